@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the system packages the build needs on Debian/Ubuntu: a C/C++
+# toolchain and CMake for llama.cpp, libclang for its bindings. Does nothing
+# when they are already there, so CI pays for it once per machine.
+set -euo pipefail
+packages=(build-essential cmake clang libclang-dev pkg-config python3-pip)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "missing system packages: ${missing[*]} (install them with your package manager; see README.md)" >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,279 @@
+//! Text generation: the [`Backend`] trait and the types every backend shares.
+//!
+//! Two backends implement it: [`local::LocalEngine`] runs a GGUF model through
+//! llama.cpp on a thread that owns the llama.cpp context, and
+//! [`remote::RemoteBackend`] speaks the OpenAI-compatible chat-completions API.
+
+pub mod local;
+pub mod remote;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::progress::CancelToken;
+
+/// Who wrote a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Instructions that frame the conversation.
+    System,
+    /// The patient (or whoever asks).
+    User,
+    /// The model.
+    Assistant,
+}
+
+impl Role {
+    /// The role name used by chat templates and by the OpenAI API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+/// One message of a chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Who wrote it.
+    pub role: Role,
+    /// What it says.
+    pub content: String,
+}
+
+impl ChatMessage {
+    /// A message from `role`.
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Self {
+            role,
+            content: content.into(),
+        }
+    }
+}
+
+/// Sampling parameters. Stored with every generation so that an answer can be
+/// reproduced exactly (same build, same model file, same parallelism).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SamplingParams {
+    /// Softmax temperature; 0 means greedy decoding.
+    pub temperature: f32,
+    /// Nucleus sampling threshold (1.0 disables it).
+    pub top_p: f32,
+    /// Keep only the `top_k` most likely tokens (0 disables it).
+    pub top_k: i32,
+    /// Drop tokens less likely than `min_p` × the most likely one (0 disables it).
+    pub min_p: f32,
+    /// Penalty for repeating recent tokens (1.0 disables it).
+    pub repeat_penalty: f32,
+    /// How many recent tokens the repeat penalty looks at.
+    pub repeat_last_n: i32,
+    /// Upper bound on generated tokens.
+    pub max_tokens: u32,
+    /// Random seed of the sampler.
+    pub seed: u32,
+}
+
+impl Default for SamplingParams {
+    fn default() -> Self {
+        Self {
+            temperature: 0.7,
+            top_p: 0.9,
+            top_k: 40,
+            min_p: 0.05,
+            repeat_penalty: 1.1,
+            repeat_last_n: 64,
+            max_tokens: 256,
+            seed: 42,
+        }
+    }
+}
+
+/// One generation to run: a chat and how to sample its continuation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationRequest {
+    /// The chat so far; the model answers the last user message.
+    pub messages: Vec<ChatMessage>,
+    /// How to sample.
+    pub params: SamplingParams,
+}
+
+/// Why a generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The model ended its answer.
+    Stop,
+    /// `max_tokens` was reached.
+    Length,
+    /// The caller cancelled it.
+    Cancelled,
+}
+
+impl FinishReason {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A finished generation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationOutput {
+    /// The answer.
+    pub text: String,
+    /// Tokens in the rendered prompt.
+    pub prompt_tokens: u32,
+    /// Tokens generated.
+    pub completion_tokens: u32,
+    /// Time spent processing the prompt (for a remote backend: time to first token).
+    pub prompt_ms: f64,
+    /// Time spent generating after the prompt.
+    pub generation_ms: f64,
+    /// Why it stopped.
+    pub finish_reason: FinishReason,
+    /// sha256 of the prompt template (chat template + rendering rule) that was used.
+    pub template_hash: String,
+}
+
+/// What a backend is, for display and for lineage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    /// `llama.cpp` or `openai-compatible`.
+    pub kind: String,
+    /// A description such as the model file or the endpoint URL.
+    pub description: String,
+}
+
+/// Errors of text generation.
+#[derive(Debug, thiserror::Error)]
+pub enum InferenceError {
+    /// llama.cpp could not load the model file.
+    #[error("could not load model {path}: {reason}")]
+    Load {
+        /// The model file.
+        path: String,
+        /// What llama.cpp reported.
+        reason: String,
+    },
+    /// The chat could not be turned into a prompt.
+    #[error("could not render the chat template: {0}")]
+    Template(String),
+    /// The prompt does not fit the context window.
+    #[error("the prompt has {prompt_tokens} tokens but the context holds {n_ctx}")]
+    PromptTooLong {
+        /// Tokens in the prompt.
+        prompt_tokens: usize,
+        /// Context size per sequence.
+        n_ctx: usize,
+    },
+    /// llama.cpp failed while decoding.
+    #[error("llama.cpp failed: {0}")]
+    Engine(String),
+    /// The engine thread is gone (it panicked or was shut down).
+    #[error("the inference engine stopped unexpectedly")]
+    EngineGone,
+    /// The remote endpoint could not be reached or timed out.
+    #[error("request to {url} failed: {reason}")]
+    Transport {
+        /// The endpoint.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The remote endpoint answered with an HTTP error.
+    #[error("{url} answered HTTP {status}: {body}")]
+    Http {
+        /// The endpoint.
+        url: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The start of the response body.
+        body: String,
+    },
+    /// The remote endpoint answered something that is not the expected protocol.
+    #[error("{url} sent a malformed response: {reason}")]
+    Protocol {
+        /// The endpoint.
+        url: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// No API key was found for a remote endpoint that needs one.
+    #[error(
+        "no API key: set {env_var} or store one in the OS keyring under service \"llm4sweat\", user \"{keyring_user}\""
+    )]
+    MissingApiKey {
+        /// The environment variable that was checked.
+        env_var: String,
+        /// The keyring entry that was checked.
+        keyring_user: String,
+    },
+}
+
+/// Receives streamed text: `(request index, piece)`.
+pub type TokenSink<'a> = dyn FnMut(usize, &str) + 'a;
+
+/// Receives each finished generation of a batch as soon as it finishes:
+/// `(request index, result)`. Callers commit it right away.
+pub type DoneSink<'a> = dyn FnMut(usize, Result<GenerationOutput, InferenceError>) + 'a;
+
+/// Something that turns chats into answers.
+pub trait Backend: Send + Sync {
+    /// What this backend is.
+    fn info(&self) -> BackendInfo;
+
+    /// How many requests [`Backend::generate_batch`] processes at once.
+    fn parallelism(&self) -> usize {
+        1
+    }
+
+    /// Generates answers for several requests, calling `on_token` for every
+    /// streamed piece and `on_done` once per request as soon as it finishes.
+    /// Cancellation ends every unfinished request with
+    /// [`FinishReason::Cancelled`].
+    fn generate_batch(
+        &self,
+        requests: &[GenerationRequest],
+        on_token: &mut TokenSink<'_>,
+        on_done: &mut DoneSink<'_>,
+        cancel: &CancelToken,
+    );
+
+    /// Generates one answer, streaming its pieces to `on_token`.
+    fn generate(
+        &self,
+        request: &GenerationRequest,
+        on_token: &mut dyn FnMut(&str),
+        cancel: &CancelToken,
+    ) -> Result<GenerationOutput, InferenceError> {
+        let mut result = None;
+        self.generate_batch(
+            std::slice::from_ref(request),
+            &mut |_, piece| on_token(piece),
+            &mut |_, r| result = Some(r),
+            cancel,
+        );
+        result.unwrap_or(Err(InferenceError::EngineGone))
+    }
+}
+
+/// Lowercase hex sha256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,29 @@
+//! LLM4Sweat's core: everything the desktop app and the command line share.
+//!
+//! The library knows nothing of Tauri or of the command line; both are thin
+//! adapters over it (see ARCHITECTURE.md). Modules:
+//!
+//! - [`store`]: the SQLite workspace (the only place with SQL).
+//! - [`domain`]: domain packs (seed corpus, evaluation set, rubric, prompts).
+//! - [`gguf`]: a defensive GGUF header reader.
+//! - [`models`]: the model manifest, fetching, registering and checking files.
+//! - [`inference`]: the [`inference::Backend`] trait, llama.cpp and OpenAI-compatible backends.
+//! - [`generate`]: resumable batch generation.
+//! - [`export`]: CSV / JSON Lines exports.
+//! - [`progress`]: progress reporting and cancellation for long jobs.
+//! - [`workspace`]: where the database and model files live.
+
+pub mod domain;
+pub mod export;
+pub mod generate;
+pub mod gguf;
+pub mod inference;
+pub mod models;
+pub mod progress;
+pub mod store;
+pub mod workspace;
+
+pub use domain::DomainPack;
+pub use inference::{Backend, GenerationOutput, GenerationRequest, SamplingParams};
+pub use progress::{CancelToken, Progress, ProgressEvent};
+pub use store::Store;

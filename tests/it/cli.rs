@@ -1,0 +1,304 @@
+//! The `llm4sweat` command line, end to end, on real files and the real model.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use llm4sweat::store::{ItemFilter, NewGeneration, NewRemoteModel, Store, Table};
+
+use crate::util::{Workspace, smollm2, write_file};
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn help_is_readable_and_unknown_commands_fail() {
+    let ws = Workspace::new();
+    let help = ws.ok(&["--help"]);
+    for word in ["init", "models", "generate", "export", "bench"] {
+        assert!(help.contains(word), "--help lacks {word}: {help}");
+    }
+    let out = ws.run(&["frobnicate"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn init_twice_changes_nothing() {
+    let ws = Workspace::new();
+    let first = ws.ok(&["init"]);
+    assert!(first.contains("0 updated, 0 unchanged"), "{first}");
+    let second = ws.ok(&["init"]);
+    assert!(second.contains("0 inserted, 0 updated"), "{second}");
+}
+
+/// Bad model files: each is refused with a clear message, the process exits
+/// with an error (no crash, no signal), and nothing is registered.
+#[test]
+fn bad_gguf_files_are_refused_cleanly() {
+    let ws = Workspace::new();
+    ws.ok(&["init"]);
+    let real = std::fs::read(smollm2()).expect("read model");
+    let dir = ws.dir.path();
+    let mut absurd = b"GGUF".to_vec();
+    absurd.extend_from_slice(&3u32.to_le_bytes());
+    absurd.extend_from_slice(&4_000_000_000u64.to_le_bytes()); // tensors
+    absurd.extend_from_slice(&1u64.to_le_bytes()); // metadata entries
+    let mut long_string = b"GGUF".to_vec();
+    long_string.extend_from_slice(&3u32.to_le_bytes());
+    long_string.extend_from_slice(&0u64.to_le_bytes());
+    long_string.extend_from_slice(&1u64.to_le_bytes());
+    long_string.extend_from_slice(&(1u64 << 40).to_le_bytes()); // key length: 1 TiB
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "notes.gguf",
+            b"just some text, not a model\n".to_vec(),
+            "not a GGUF file",
+        ),
+        ("empty.gguf", Vec::new(), "empty"),
+        ("half.gguf", real[..real.len() / 2].to_vec(), "truncated"),
+        ("head.gguf", real[..1000].to_vec(), "truncated"),
+        ("absurd.gguf", absurd, "implausible"),
+        ("longstring.gguf", long_string, "truncated"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = write_file(dir, name, &bytes);
+        let out = ws.run(&["models", "add", path.to_str().expect("utf-8")]);
+        let stderr = stderr_of(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: expected a clean failure, got {:?}: {stderr}",
+            out.status
+        );
+        assert!(
+            stderr.to_lowercase().contains(&expected.to_lowercase()),
+            "{name}: expected {expected:?} in {stderr}"
+        );
+        assert!(
+            stderr.contains(name),
+            "{name}: the message should name the file: {stderr}"
+        );
+    }
+    let store = Store::open(&ws.db()).expect("open");
+    assert_eq!(store.count(Table::Models).expect("count"), 0);
+}
+
+#[test]
+fn models_add_reads_the_header_and_list_checks_integrity() {
+    let ws = Workspace::new().with_model();
+    let list = ws.ok(&["models", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.starts_with("smol "))
+        .expect("smol listed");
+    assert!(
+        line.contains("Q4_1") && line.contains("134.5M") && line.contains("intact"),
+        "{line}"
+    );
+    // A registered file that changes on disk is reported, not trusted.
+    let copy = ws.path("copy.gguf");
+    std::fs::copy(smollm2(), &copy).expect("copy");
+    ws.ok(&[
+        "models",
+        "add",
+        copy.to_str().expect("utf-8"),
+        "--name",
+        "copy",
+    ]);
+    let mut bytes = std::fs::read(&copy).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&copy, &bytes).expect("corrupt");
+    let list = ws.ok(&["models", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.starts_with("copy "))
+        .expect("copy listed");
+    assert!(line.contains("MODIFIED"), "{line}");
+    std::fs::remove_file(&copy).expect("remove");
+    let list = ws.ok(&["models", "list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("copy ") && l.contains("MISSING")),
+        "{list}"
+    );
+    // Generating with a missing file is a clear error, and the database is intact.
+    let out = ws.run(&["generate", "--model", "copy", "--limit", "1"]);
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("missing"), "{}", stderr_of(&out));
+    assert!(
+        Store::open(&ws.db())
+            .expect("open")
+            .integrity_ok()
+            .expect("check")
+    );
+}
+
+fn generation_count(ws: &Workspace) -> i64 {
+    Store::open(&ws.db())
+        .and_then(|s| s.count(Table::Generations))
+        .unwrap_or(0)
+}
+
+/// kill -9 in the middle of a run loses at most the answers in flight; a
+/// rerun skips what is stored and finishes the rest.
+#[test]
+fn generation_resumes_after_the_process_is_killed() {
+    let ws = Workspace::new().with_model();
+    let args = [
+        "generate",
+        "--model",
+        "smol",
+        "--limit",
+        "6",
+        "--max-tokens",
+        "48",
+        "--parallel",
+        "2",
+        "--threads",
+        "2",
+    ];
+    let mut child = ws
+        .cmd()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while generation_count(&ws) < 2 {
+        assert!(Instant::now() < deadline, "no answers stored within 120 s");
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    let stored = generation_count(&ws);
+    assert!(
+        (2..6).contains(&stored),
+        "{stored} answers stored at kill time"
+    );
+    assert!(
+        Store::open(&ws.db())
+            .expect("open")
+            .integrity_ok()
+            .expect("integrity")
+    );
+
+    let out = ws.ok(&args);
+    assert!(out.contains(&format!("{stored} already answered")), "{out}");
+    assert!(
+        out.contains(&format!("{} answered now", 6 - stored)),
+        "{out}"
+    );
+    assert_eq!(generation_count(&ws), 6);
+    // A third run has nothing left to do.
+    let out = ws.ok(&args);
+    assert!(out.contains("6 already answered, 0 answered now"), "{out}");
+}
+
+/// CSV and JSON Lines survive commas, quotes, newlines and non-ASCII text.
+#[test]
+fn export_round_trips_through_the_csv_crate() {
+    let ws = Workspace::new();
+    ws.ok(&["init"]);
+    let tricky = [
+        "plain answer",
+        "He said \"try iontophoresis\", then left",
+        "line one\nline two, with comma\r\nline three",
+        "Zoë's café — naïve “quotes” 汗 😅",
+        "",
+    ];
+    {
+        let mut store = Store::open(&ws.db()).expect("open");
+        let model_id = store
+            .register_remote_model(&NewRemoteModel {
+                name: "baseline, \"quoted\"".into(),
+                role: "baseline".into(),
+                endpoint_url: "http://127.0.0.1:9/v1".into(),
+                remote_model: "m".into(),
+                api_key_env: None,
+            })
+            .expect("model");
+        let items = store
+            .items(&ItemFilter {
+                limit: Some(tricky.len() as u64),
+                ..Default::default()
+            })
+            .expect("items");
+        for (item, text) in items.iter().zip(tricky) {
+            let inserted = store
+                .insert_generation(&NewGeneration {
+                    item_id: item.id,
+                    model_id,
+                    params_hash: "h".into(),
+                    params: serde_json::json!({"temperature": 0.7, "top_p": 0.9, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.1, "max_tokens": 256}),
+                    seed: 42,
+                    system_prompt: "s".into(),
+                    text: text.into(),
+                    prompt_tokens: 10,
+                    completion_tokens: 20,
+                    prompt_ms: 1.5,
+                    generation_ms: 200.25,
+                    finish_reason: "stop".into(),
+                    template_hash: "t".into(),
+                    n_parallel: 1,
+                    engine: "test".into(),
+                })
+                .expect("insert");
+            assert!(inserted);
+        }
+    }
+    let csv_path = ws.path("out.csv");
+    ws.ok(&[
+        "export",
+        "generations",
+        "--format",
+        "csv",
+        "--out",
+        csv_path.to_str().expect("utf-8"),
+    ]);
+    let mut reader = csv::Reader::from_path(&csv_path).expect("csv");
+    let headers = reader.headers().expect("headers").clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        llm4sweat::export::EXPORT_COLUMNS
+    );
+    let answer_col = headers
+        .iter()
+        .position(|h| h == "answer")
+        .expect("answer column");
+    let model_col = headers
+        .iter()
+        .position(|h| h == "model")
+        .expect("model column");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+    assert_eq!(rows.len(), tricky.len());
+    for (row, text) in rows.iter().zip(tricky) {
+        assert_eq!(&row[answer_col], text);
+        assert_eq!(&row[model_col], "baseline, \"quoted\"");
+    }
+
+    let jsonl = ws.ok(&["export", "generations", "--format", "jsonl"]);
+    let parsed: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(parsed.len(), tricky.len());
+    for (v, text) in parsed.iter().zip(tricky) {
+        assert_eq!(v["answer"], *text);
+        assert_eq!(v["seed"], 42);
+        assert_eq!(v["max_tokens"], 256);
+    }
+    // An unwritable destination fails cleanly and leaves no partial file.
+    let out = ws.run(&["export", "generations", "--out", "/nonexistent-dir/x.csv"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("/nonexistent-dir"),
+        "{}",
+        stderr_of(&out)
+    );
+}

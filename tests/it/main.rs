@@ -1,0 +1,9 @@
+//! One integration-test binary (faster to link than one per file).
+
+mod cli;
+mod engine;
+mod fetch;
+mod remote;
+mod store;
+mod stub_server;
+mod util;
