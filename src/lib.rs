@@ -10,6 +10,7 @@
 //! - [`inference`]: the [`inference::Backend`] trait, llama.cpp and OpenAI-compatible backends.
 //! - [`generate`]: resumable batch generation.
 //! - [`export`]: CSV / JSON Lines exports.
+//! - [`review`]: blind review studies, assignments and ratings.
 //! - [`progress`]: progress reporting and cancellation for long jobs.
 //! - [`workspace`]: where the database and model files live.
 
@@ -20,6 +21,7 @@ pub mod gguf;
 pub mod inference;
 pub mod models;
 pub mod progress;
+pub mod review;
 pub mod store;
 pub mod workspace;
 

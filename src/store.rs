@@ -9,6 +9,7 @@ mod audit;
 mod corpus;
 mod generations;
 mod models;
+mod review;
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction};
 pub use corpus::{ItemFilter, ItemRecord, LoadReport};
 pub use generations::{ExportRow, GenerationRecord, NewGeneration};
 pub use models::{ModelRecord, NewLocalModel, NewRemoteModel};
+pub use review::{
+    AssignmentRecord, NewStudyRow, PreferenceRow, RaterRecord, RatingExportRow, RatingRow,
+    StudyRecord,
+};
 
 /// Migrations in order; index + 1 is the schema version they produce.
 /// A shipped migration is never edited: add a new file instead.

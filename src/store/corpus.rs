@@ -177,21 +177,24 @@ impl Store {
             .ctx("selecting items")?;
         let limit = filter.limit.map_or(-1, |l| l as i64);
         let rows = stmt
-            .query_map(params![filter.category, filter.split, limit], |r| {
-                let strata: String = r.get(5)?;
-                Ok(ItemRecord {
-                    id: r.get(0)?,
-                    external_id: r.get(1)?,
-                    kind: r.get(2)?,
-                    category: r.get(3)?,
-                    text: r.get(4)?,
-                    strata: serde_json::from_str(&strata).unwrap_or(serde_json::Value::Null),
-                    origin: r.get(6)?,
-                    split: r.get(7)?,
-                })
-            })
+            .query_map(params![filter.category, filter.split, limit], item_from_row)
             .ctx("selecting items")?;
         rows.collect::<Result<Vec<_>, _>>().ctx("reading items")
+    }
+
+    /// The item with this id.
+    pub fn item(&self, id: i64) -> Result<ItemRecord, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, external_id, kind, category, text, strata, origin, split FROM items WHERE id = ?1")
+            .ctx("reading an item")?;
+        stmt.query_row([id], item_from_row)
+            .optional()
+            .ctx("reading an item")?
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "item",
+                key: id.to_string(),
+            })
     }
 
     /// The distinct item categories present.
@@ -204,4 +207,18 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>()
             .ctx("listing categories")
     }
+}
+
+fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRecord> {
+    let strata: String = r.get(5)?;
+    Ok(ItemRecord {
+        id: r.get(0)?,
+        external_id: r.get(1)?,
+        kind: r.get(2)?,
+        category: r.get(3)?,
+        text: r.get(4)?,
+        strata: serde_json::from_str(&strata).unwrap_or(serde_json::Value::Null),
+        origin: r.get(6)?,
+        split: r.get(7)?,
+    })
 }

@@ -4,6 +4,7 @@ mod cli;
 mod engine;
 mod fetch;
 mod remote;
+mod review;
 mod store;
 mod stub_server;
 mod util;

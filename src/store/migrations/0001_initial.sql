@@ -131,7 +131,9 @@ CREATE TABLE studies (
     rubric      TEXT NOT NULL,
     overlap     INTEGER NOT NULL DEFAULT 2 CHECK (overlap >= 1),
     seed        INTEGER NOT NULL,
-    params_hash TEXT,
+    params_hash TEXT NOT NULL,
+    params      TEXT NOT NULL DEFAULT '{}',
+    system_prompt TEXT NOT NULL DEFAULT '',
     round_id    INTEGER REFERENCES rounds(id),
     created_at  TEXT NOT NULL,
     closed_at   TEXT
