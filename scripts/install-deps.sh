@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system packages the build needs on Debian/Ubuntu: a C/C++
-# toolchain and CMake for llama.cpp, libclang for its bindings. Does nothing
-# when they are already there, so CI pays for it once per machine.
+# toolchain and CMake for llama.cpp, libclang for its bindings, WebKitGTK for
+# the Tauri desktop shell, and Xvfb + WebKitWebDriver to run it headless in
+# tests. Does nothing when they are already there, so CI pays for it once.
 set -euo pipefail
-packages=(build-essential cmake clang libclang-dev pkg-config python3-pip)
+packages=(build-essential cmake clang libclang-dev pkg-config python3-pip
+  libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libsoup-3.0-dev
+  xvfb xauth webkit2gtk-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

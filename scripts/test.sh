@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, lints, docs, unit and integration
-# tests (the integration tests use the real SmolLM2-135M GGUF, fetched here).
+# Runs every check and test: formatting, lints, docs, the UI's unit tests,
+# Rust unit and integration tests (real SQLite files, the real SmolLM2 GGUF,
+# a loopback HTTP server), and the desktop app end to end under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/install-deps.sh
+scripts/build-ui.sh --test
 scripts/fetch-test-models.sh
 cargo fmt --all --check
-cargo clippy --all-targets --locked -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
-cargo test --locked
+cargo clippy --workspace --all-targets --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+cargo test --workspace --locked
+scripts/e2e.sh

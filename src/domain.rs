@@ -37,6 +37,7 @@ pub struct PackManifest {
 }
 
 /// A rating rubric.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rubric {
     /// The scored axes, in display order.
@@ -44,6 +45,7 @@ pub struct Rubric {
 }
 
 /// One scored axis of a rubric.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RubricAxis {
     /// Stable id (`accuracy`, …).

@@ -56,6 +56,7 @@ pub struct GenerateOptions {
 }
 
 /// What a run did.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GenerateSummary {
     /// The model.

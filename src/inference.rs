@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::progress::CancelToken;
 
 /// Who wrote a chat message.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -38,6 +39,7 @@ impl Role {
 }
 
 /// One message of a chat.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// Who wrote it.
@@ -58,6 +60,7 @@ impl ChatMessage {
 
 /// Sampling parameters. Stored with every generation so that an answer can be
 /// reproduced exactly (same build, same model file, same parallelism).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SamplingParams {
@@ -104,6 +107,7 @@ pub struct GenerationRequest {
 }
 
 /// Why a generation stopped.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FinishReason {
@@ -127,6 +131,7 @@ impl FinishReason {
 }
 
 /// A finished generation.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerationOutput {
     /// The answer.

@@ -19,6 +19,7 @@ use llm4sweat::inference::local::{EngineConfig, LocalEngine};
 use llm4sweat::inference::{Backend, SamplingParams};
 use llm4sweat::models::{self, FetchOptions, FetchOutcome, FileState, Manifest};
 use llm4sweat::progress::{CancelToken, NoProgress, Progress, ProgressEvent};
+use llm4sweat::review;
 use llm4sweat::store::{ItemFilter, NewRemoteModel, Store, Table};
 use llm4sweat::workspace::WorkspacePaths;
 
@@ -69,6 +70,11 @@ enum Command {
     },
     /// Measure prompt-processing and generation throughput of a local model.
     Bench(BenchArgs),
+    /// Create the demo study (default model vs. the baseline) and generate its answers.
+    Demo {
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Print what the workspace holds.
     Summary,
 }
@@ -438,6 +444,55 @@ fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Bench(args) => bench_command(args, open)?,
+        Command::Demo { engine } => {
+            let mut store = open()?;
+            let pack = DomainPack::embedded_default()?;
+            store.load_pack(&pack)?;
+            let manifest = Manifest::embedded()?;
+            let candidate = manifest
+                .default_model()
+                .context("the manifest has no default model")?;
+            let baseline = manifest
+                .models
+                .iter()
+                .find(|m| m.role == "baseline")
+                .context("the manifest has no baseline model")?;
+            let Some(study) =
+                review::ensure_demo_study(&mut store, &pack, &candidate.name, &baseline.name)?
+            else {
+                bail!(
+                    "the demo compares {} with {}; fetch them first: `llm4sweat models fetch {}` and `llm4sweat models fetch {}`",
+                    candidate.name,
+                    baseline.name,
+                    candidate.name,
+                    baseline.name
+                );
+            };
+            let open_backend = |m: &llm4sweat::store::ModelRecord| {
+                generate::open_backend(
+                    m,
+                    generate::engine_config(m, engine.threads, engine.gpu_layers, engine.parallel),
+                )
+            };
+            let summaries = review::generate_study_answers(
+                &mut store,
+                study,
+                &open_backend,
+                &Bar::new(cli.quiet, false),
+                &cancel_on_ctrl_c(),
+            )?;
+            for s in &summaries {
+                println!(
+                    "{}: {} answers generated, {} failed",
+                    s.model, s.generated, s.failed
+                );
+            }
+            println!(
+                "{} is ready ({} items); open the desktop app to rate it",
+                review::DEMO_STUDY,
+                store.study_item_ids(study)?.len()
+            );
+        }
         Command::Summary => summary(&open()?)?,
     }
     Ok(())
@@ -626,6 +681,7 @@ fn generate_command(
             category: args.category.clone(),
             split: None,
             limit: args.limit,
+            ids: None,
         },
         params: args.sampling.params(),
         system_prompt: args

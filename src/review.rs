@@ -7,11 +7,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Rubric;
-use crate::generate::params_hash;
-use crate::inference::SamplingParams;
+use crate::domain::{DomainPack, Rubric};
+use crate::generate::{self, GenerateError, GenerateOptions, GenerateSummary, params_hash};
+use crate::inference::{Backend, SamplingParams};
+use crate::progress::{CancelToken, Progress};
 use crate::store::{
-    ItemFilter, NewStudyRow, PreferenceRow, RatingExportRow, RatingRow, Store, StoreError,
+    ItemFilter, ModelRecord, NewStudyRow, PreferenceRow, RatingExportRow, RatingRow, Store,
+    StoreError,
 };
 
 /// Errors of the review workflow.
@@ -23,6 +25,9 @@ pub enum ReviewError {
     /// The request is not valid.
     #[error("{0}")]
     Invalid(String),
+    /// Answer generation failed.
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
 }
 
 /// Specialties a rater can have.
@@ -37,6 +42,9 @@ pub struct StudySpec {
     pub category: Option<String>,
     /// At most this many items.
     pub limit: Option<u64>,
+    /// Exactly these items (overrides category and limit).
+    #[serde(default)]
+    pub item_ids: Option<Vec<i64>>,
     /// Models compared side by side (2 to 4).
     pub models: Vec<String>,
     /// Raters assigned now (more can join later).
@@ -130,7 +138,12 @@ pub fn create_study(
     let filter = ItemFilter {
         category: spec.category.clone(),
         split: None,
-        limit: spec.limit,
+        limit: if spec.item_ids.is_some() {
+            None
+        } else {
+            spec.limit
+        },
+        ids: spec.item_ids.clone(),
     };
     let item_ids: Vec<i64> = store.items(&filter)?.into_iter().map(|i| i.id).collect();
     if item_ids.is_empty() {
@@ -187,6 +200,7 @@ pub fn join_open_studies(store: &mut Store, rater_id: i64) -> Result<u64, Review
 }
 
 /// One entry of a rater's queue.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueEntry {
     /// The assignment to open.
@@ -218,6 +232,7 @@ pub fn queue(store: &Store, rater_id: i64) -> Result<Vec<QueueEntry>, ReviewErro
 }
 
 /// One answer as a rater sees it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlindedAnswer {
     /// `A`, `B`, `C` or `D`.
@@ -229,6 +244,7 @@ pub struct BlindedAnswer {
 }
 
 /// The rater's view of one item: no model identity anywhere.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlindedItem {
     /// The assignment.
@@ -468,6 +484,127 @@ pub fn export_ratings_csv(
     w.flush()
         .map_err(|e| ReviewError::Invalid(format!("could not write CSV: {e}")))?;
     Ok(rows.len() as u64)
+}
+
+/// Models of a study and how many of the study's items each has not answered yet.
+pub fn missing_answers(
+    store: &Store,
+    study_id: i64,
+) -> Result<Vec<(ModelRecord, u64)>, ReviewError> {
+    let study = store.study(study_id)?;
+    let items = store.study_item_ids(study_id)?;
+    let mut out = Vec::new();
+    for model_id in store.study_model_ids(study_id)? {
+        let model = store
+            .models()?
+            .into_iter()
+            .find(|m| m.id == model_id)
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "model",
+                key: model_id.to_string(),
+            })?;
+        let done = store.answered_items(model_id, &study.params_hash)?;
+        let missing = items.iter().filter(|i| !done.contains(i)).count() as u64;
+        out.push((model, missing));
+    }
+    Ok(out)
+}
+
+/// Starts a backend for a registered model.
+pub type OpenBackend<'a> = dyn Fn(&ModelRecord) -> Result<Box<dyn Backend>, GenerateError> + 'a;
+
+/// Generates every missing answer of a study, model by model, committing each
+/// answer as it finishes. `open` starts a backend for a model.
+pub fn generate_study_answers(
+    store: &mut Store,
+    study_id: i64,
+    open: &OpenBackend<'_>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Vec<GenerateSummary>, ReviewError> {
+    let study = store.study(study_id)?;
+    let params: SamplingParams = serde_json::from_value(study.params.clone()).unwrap_or_default();
+    let options = GenerateOptions {
+        filter: ItemFilter {
+            ids: Some(store.study_item_ids(study_id)?),
+            ..Default::default()
+        },
+        params,
+        system_prompt: study.system_prompt.clone(),
+    };
+    let mut summaries = Vec::new();
+    for (model, missing) in missing_answers(store, study_id)? {
+        if cancel.is_cancelled() {
+            break;
+        }
+        if missing == 0 {
+            continue;
+        }
+        let backend = open(&model)?;
+        summaries.push(generate::run(
+            store,
+            backend.as_ref(),
+            &model,
+            &options,
+            progress,
+            cancel,
+        )?);
+    }
+    Ok(summaries)
+}
+
+/// Name of the study that `ensure_demo_study` creates.
+pub const DEMO_STUDY: &str = "Demo study";
+
+/// Creates the demo study (the default model against a baseline over a few
+/// items from every category) when both models are registered. Returns its id.
+pub fn ensure_demo_study(
+    store: &mut Store,
+    pack: &DomainPack,
+    candidate: &str,
+    baseline: &str,
+) -> Result<Option<i64>, ReviewError> {
+    if let Some(s) = store.studies()?.into_iter().find(|s| s.name == DEMO_STUDY) {
+        return Ok(Some(s.id));
+    }
+    if store.model_by_name(candidate).is_err() || store.model_by_name(baseline).is_err() {
+        return Ok(None);
+    }
+    // Round-robin over categories so the demo shows each kind of question.
+    let mut per_category: Vec<Vec<i64>> = Vec::new();
+    for c in &pack.manifest.categories {
+        let filter = ItemFilter {
+            category: Some(c.clone()),
+            limit: Some(2),
+            ..Default::default()
+        };
+        per_category.push(store.items(&filter)?.into_iter().map(|i| i.id).collect());
+    }
+    let mut ids = Vec::new();
+    for round in 0..2 {
+        for c in &per_category {
+            if let Some(id) = c.get(round) {
+                ids.push(*id);
+            }
+        }
+    }
+    ids.truncate(6);
+    let spec = StudySpec {
+        name: DEMO_STUDY.into(),
+        category: None,
+        limit: None,
+        item_ids: Some(ids),
+        models: vec![candidate.to_owned(), baseline.to_owned()],
+        rater_ids: store.raters()?.into_iter().map(|r| r.id).collect(),
+        overlap: 1000,
+        seed: 1,
+        params: SamplingParams {
+            max_tokens: 160,
+            ..SamplingParams::default()
+        },
+        system_prompt: pack.manifest.system_prompt.clone(),
+    };
+    Ok(Some(create_study(store, &spec, &pack.manifest.rubric)?))
 }
 
 #[cfg(test)]

@@ -47,6 +47,9 @@ pub struct ItemFilter {
     pub split: Option<String>,
     /// At most this many (in id order).
     pub limit: Option<u64>,
+    /// Only these item ids.
+    #[serde(default)]
+    pub ids: Option<Vec<i64>>,
 }
 
 impl Store {
@@ -172,12 +175,20 @@ impl Store {
             .prepare_cached(
                 "SELECT id, external_id, kind, category, text, strata, origin, split FROM items
                  WHERE (?1 IS NULL OR category = ?1) AND (?2 IS NULL OR split = ?2)
+                   AND (?4 IS NULL OR id IN (SELECT value FROM json_each(?4)))
                  ORDER BY id LIMIT ?3",
             )
             .ctx("selecting items")?;
         let limit = filter.limit.map_or(-1, |l| l as i64);
+        let ids = filter
+            .ids
+            .as_ref()
+            .map(|ids| serde_json::Value::from(ids.clone()).to_string());
         let rows = stmt
-            .query_map(params![filter.category, filter.split, limit], item_from_row)
+            .query_map(
+                params![filter.category, filter.split, limit, ids],
+                item_from_row,
+            )
             .ctx("selecting items")?;
         rows.collect::<Result<Vec<_>, _>>().ctx("reading items")
     }

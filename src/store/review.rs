@@ -82,6 +82,7 @@ pub struct AssignmentRecord {
 }
 
 /// One stored rating of one answer.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RatingRow {
     /// Accuracy 1–5.

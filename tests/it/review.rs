@@ -67,6 +67,7 @@ fn spec(pack: &DomainPack, models: &[&str], rater_ids: Vec<i64>, overlap: u32) -
         name: "pilot".into(),
         category: None,
         limit: Some(6),
+        item_ids: None,
         models: models.iter().map(|m| m.to_string()).collect(),
         rater_ids,
         overlap,

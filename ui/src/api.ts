@@ -2,7 +2,10 @@
 // and a `{status: "error"}` result becomes a thrown `CommandError` carrying the AppError fields.
 import { Channel } from "@tauri-apps/api/core";
 import { commands } from "./bindings";
-import type { AppError, Result } from "./bindings";
+import type { AppError } from "./bindings";
+
+/** The result shape every generated command resolves to. */
+export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };
 
 export type * from "./bindings";
 

@@ -41,7 +41,7 @@ const DEFAULT_AXIS_LABELS: Record<ScoreAxis, string> = {
   empathy: "Empathy",
 };
 
-function isScoreAxis(id: string): id is ScoreAxis {
+export function isScoreAxis(id: string): id is ScoreAxis {
   return (SCORE_AXES as readonly string[]).includes(id);
 }
 
@@ -69,7 +69,6 @@ export function rowsFromRubric(rubric: Rubric | null): RowDef[] {
   return rows;
 }
 
-export { isScoreAxis };
 
 /** The value a digit key (1–9) selects in a row, or null when the digit is out of range. */
 export function valueForDigit(row: RowDef, digit: number): number | string | null {

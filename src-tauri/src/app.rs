@@ -1,0 +1,688 @@
+//! The desktop app's state and the work behind each command, free of Tauri
+//! types so that tests drive it directly on a temporary database.
+//!
+//! The UI-facing store connection sits behind a mutex and is only touched
+//! from blocking worker threads. Long jobs (answer generation, fetch) open
+//! their own connection, so rating stays responsive while they run (WAL lets
+//! readers and one writer proceed together).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use llm4sweat::domain::{DomainPack, Rubric};
+use llm4sweat::generate::{self, GenerateSummary};
+use llm4sweat::inference::{
+    Backend, ChatMessage, GenerationOutput, GenerationRequest, SamplingParams,
+};
+use llm4sweat::models::{self, FetchOptions, FileState, Manifest};
+use llm4sweat::progress::{CancelToken, NoProgress, Progress};
+use llm4sweat::review::{self, BlindedItem, QueueEntry, StudySpec};
+use llm4sweat::store::{ModelRecord, NewRemoteModel, RatingRow, Store};
+use llm4sweat::workspace::WorkspacePaths;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// A rater profile as the UI sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct RaterView {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// `dermatology`, `psychology` or `other`.
+    pub specialty: String,
+}
+
+/// A registered model, for the coordinator's models screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct ModelView {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Role in studies.
+    pub role: String,
+    /// `local` or `remote`.
+    pub kind: String,
+    /// Quantization.
+    pub quantization: Option<String>,
+    /// Parameters.
+    pub parameter_count: Option<i64>,
+    /// Training context length.
+    pub context_length: Option<i64>,
+    /// Whether the file carries a chat template.
+    pub has_chat_template: bool,
+    /// `intact`, `modified`, `missing` or `remote`.
+    pub state: String,
+    /// File path or endpoint URL.
+    pub location: String,
+    /// CPU threads (0 = all cores).
+    pub threads: u32,
+    /// GPU layers.
+    pub gpu_layers: u32,
+    /// Parallel sequences.
+    pub n_parallel: u32,
+}
+
+/// A model from the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct ManifestEntry {
+    /// Name.
+    pub name: String,
+    /// Display name.
+    pub display: String,
+    /// Role.
+    pub role: String,
+    /// Size in bytes.
+    pub size: f64,
+    /// Licence.
+    pub license: String,
+    /// Whether it is registered in this workspace.
+    pub fetched: bool,
+    /// Whether it is the default model.
+    pub is_default: bool,
+}
+
+/// What the first screen needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct WorkspaceStatus {
+    /// The database file.
+    pub db_path: String,
+    /// The domain pack's name.
+    pub pack: String,
+    /// Items in the workspace.
+    pub items: i64,
+    /// Item categories.
+    pub categories: Vec<String>,
+    /// Registered models.
+    pub models: Vec<ModelView>,
+    /// Known models.
+    pub manifest: Vec<ManifestEntry>,
+    /// The demo study, when it exists.
+    pub demo_study_id: Option<i64>,
+}
+
+/// One rater's progress in a study.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct StudyProgress {
+    /// Rater name.
+    pub rater: String,
+    /// Items submitted.
+    pub submitted: i64,
+    /// Items assigned.
+    pub total: i64,
+}
+
+/// A study for the coordinator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct StudyView {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// `open` or `closed`.
+    pub status: String,
+    /// Raters per item.
+    pub overlap: i64,
+    /// Models compared.
+    pub models: Vec<String>,
+    /// Items.
+    pub items: i64,
+    /// Answers still to generate, over all models.
+    pub missing_answers: i64,
+    /// Per-rater progress.
+    pub progress: Vec<StudyProgress>,
+}
+
+/// What the coordinator fills in to create a study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct StudyInput {
+    /// Name.
+    pub name: String,
+    /// Only this category.
+    pub category: Option<String>,
+    /// At most this many items.
+    pub limit: Option<i64>,
+    /// Models (2–4).
+    pub models: Vec<String>,
+    /// Raters assigned now.
+    pub rater_ids: Vec<i64>,
+    /// Raters per item.
+    pub overlap: i64,
+    /// Randomisation seed.
+    pub seed: i64,
+}
+
+/// Defaults for the chat screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct ChatDefaults {
+    /// The domain pack's system prompt.
+    pub system_prompt: String,
+    /// Default sampling parameters.
+    pub params: SamplingParams,
+}
+
+/// The app: one workspace, its pack, running jobs and loaded engines.
+pub struct App {
+    store: Mutex<Store>,
+    db_path: PathBuf,
+    models_dir: PathBuf,
+    pack: DomainPack,
+    manifest: Manifest,
+    jobs: Mutex<HashMap<String, CancelToken>>,
+    engines: Mutex<HashMap<String, Arc<dyn Backend>>>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("db_path", &self.db_path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves data that SQLite already
+    // protected with a transaction; carry on with it.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl App {
+    /// Opens (or creates) the workspace, loads the shipped pack and makes sure
+    /// the demo study exists when its models are registered.
+    pub fn open(paths: &WorkspacePaths) -> Result<Self, AppError> {
+        let pack = DomainPack::embedded_default()?;
+        let manifest = Manifest::embedded()?;
+        let mut store = Store::open(&paths.db)?;
+        store.load_pack(&pack)?;
+        let app = Self {
+            store: Mutex::new(store),
+            db_path: paths.db.clone(),
+            models_dir: paths.models_dir.clone(),
+            pack,
+            manifest,
+            jobs: Mutex::new(HashMap::new()),
+            engines: Mutex::new(HashMap::new()),
+        };
+        app.ensure_demo()?;
+        Ok(app)
+    }
+
+    fn ensure_demo(&self) -> Result<Option<i64>, AppError> {
+        let candidate = self
+            .manifest
+            .default_model()
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
+        let baseline = self
+            .manifest
+            .models
+            .iter()
+            .find(|m| m.role == "baseline")
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
+        Ok(review::ensure_demo_study(
+            &mut lock(&self.store),
+            &self.pack,
+            &candidate,
+            &baseline,
+        )?)
+    }
+
+    fn model_view(store: &mut Store, m: &ModelRecord) -> Result<ModelView, AppError> {
+        let state = models::check_file(store, m, &NoProgress)?;
+        let cfg = generate::engine_config(m, None, None, None);
+        Ok(ModelView {
+            id: m.id,
+            name: m.name.clone(),
+            role: m.role.clone(),
+            kind: m.kind.clone(),
+            quantization: m.quantization.clone(),
+            parameter_count: m.parameter_count,
+            context_length: m.context_length,
+            has_chat_template: m.chat_template.is_some(),
+            state: match state {
+                FileState::Intact => "intact",
+                FileState::Modified => "modified",
+                FileState::Missing => "missing",
+                FileState::Remote => "remote",
+            }
+            .to_owned(),
+            location: m
+                .path
+                .clone()
+                .or_else(|| m.endpoint_url.clone())
+                .unwrap_or_default(),
+            threads: cfg.threads,
+            gpu_layers: cfg.gpu_layers,
+            n_parallel: cfg.n_parallel,
+        })
+    }
+
+    /// Registered models with their file state.
+    pub fn list_models(&self) -> Result<Vec<ModelView>, AppError> {
+        let mut store = lock(&self.store);
+        let models = store.models()?;
+        models
+            .iter()
+            .map(|m| Self::model_view(&mut store, m))
+            .collect()
+    }
+
+    /// What the first screen shows.
+    pub fn workspace_status(&self) -> Result<WorkspaceStatus, AppError> {
+        let demo_study_id = self.ensure_demo()?;
+        let models = self.list_models()?;
+        let store = lock(&self.store);
+        let manifest = self
+            .manifest
+            .models
+            .iter()
+            .map(|m| ManifestEntry {
+                name: m.name.clone(),
+                display: m.display.clone(),
+                role: m.role.clone(),
+                size: m.size as f64,
+                license: m.license.clone(),
+                fetched: models.iter().any(|r| r.name == m.name),
+                is_default: m.default,
+            })
+            .collect();
+        Ok(WorkspaceStatus {
+            db_path: self.db_path.display().to_string(),
+            pack: self.pack.manifest.name.clone(),
+            items: store.count(llm4sweat::store::Table::Items)?,
+            categories: self.pack.manifest.categories.clone(),
+            models,
+            manifest,
+            demo_study_id,
+        })
+    }
+
+    /// Every rater.
+    pub fn list_raters(&self) -> Result<Vec<RaterView>, AppError> {
+        Ok(lock(&self.store)
+            .raters()?
+            .into_iter()
+            .map(|r| RaterView {
+                id: r.id,
+                name: r.name,
+                specialty: r.specialty,
+            })
+            .collect())
+    }
+
+    /// Creates a rater and assigns them to open studies.
+    pub fn create_rater(&self, name: &str, specialty: &str) -> Result<RaterView, AppError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return Err(AppError::new(
+                "invalid",
+                "a rater name needs 1 to 120 characters",
+            ));
+        }
+        if !review::SPECIALTIES.contains(&specialty) {
+            return Err(AppError::new(
+                "invalid",
+                format!("unknown specialty {specialty:?}"),
+            ));
+        }
+        let mut store = lock(&self.store);
+        let r = store.insert_rater(name, specialty)?;
+        review::join_open_studies(&mut store, r.id)?;
+        Ok(RaterView {
+            id: r.id,
+            name: r.name,
+            specialty: r.specialty,
+        })
+    }
+
+    /// A rater's queue.
+    pub fn rater_queue(&self, rater_id: i64) -> Result<Vec<QueueEntry>, AppError> {
+        let mut store = lock(&self.store);
+        // Studies created after the rater's profile still reach them.
+        review::join_open_studies(&mut store, rater_id)?;
+        Ok(review::queue(&store, rater_id)?)
+    }
+
+    /// The blinded view of one assignment.
+    pub fn open_item(&self, rater_id: i64, assignment_id: i64) -> Result<BlindedItem, AppError> {
+        Ok(review::blinded_item(
+            &lock(&self.store),
+            rater_id,
+            assignment_id,
+        )?)
+    }
+
+    /// Saves a draft rating.
+    pub fn save_rating(
+        &self,
+        rater_id: i64,
+        assignment_id: i64,
+        label: &str,
+        rating: &RatingRow,
+    ) -> Result<(), AppError> {
+        Ok(review::save_rating(
+            &mut lock(&self.store),
+            rater_id,
+            assignment_id,
+            label,
+            rating,
+        )?)
+    }
+
+    /// Saves the preference.
+    pub fn save_preference(
+        &self,
+        rater_id: i64,
+        assignment_id: i64,
+        preference: &str,
+    ) -> Result<(), AppError> {
+        Ok(review::save_preference(
+            &mut lock(&self.store),
+            rater_id,
+            assignment_id,
+            preference,
+        )?)
+    }
+
+    /// Submits an assignment.
+    pub fn submit_item(&self, rater_id: i64, assignment_id: i64) -> Result<(), AppError> {
+        Ok(review::submit(
+            &mut lock(&self.store),
+            rater_id,
+            assignment_id,
+        )?)
+    }
+
+    /// The rubric of the workspace's domain pack.
+    pub fn rubric(&self) -> Rubric {
+        self.pack.manifest.rubric.clone()
+    }
+
+    /// Registers a local GGUF file.
+    pub fn add_model_file(
+        &self,
+        path: &str,
+        name: Option<&str>,
+        role: &str,
+    ) -> Result<ModelView, AppError> {
+        let path = Path::new(path.trim());
+        let name = match name.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => n.to_owned(),
+            None => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .ok_or_else(|| AppError::new("invalid", "give the model a name"))?,
+        };
+        let mut store = lock(&self.store);
+        let rec = models::register_file(&mut store, path, &name, role, &NoProgress)?;
+        Self::model_view(&mut store, &rec)
+    }
+
+    /// Registers a remote endpoint.
+    pub fn add_remote_model(
+        &self,
+        name: &str,
+        url: &str,
+        model: &str,
+        api_key_env: Option<&str>,
+        role: &str,
+    ) -> Result<ModelView, AppError> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(AppError::new(
+                "invalid",
+                "the endpoint URL must start with http:// or https://",
+            ));
+        }
+        if name.trim().is_empty() || model.trim().is_empty() {
+            return Err(AppError::new(
+                "invalid",
+                "a remote model needs a name and the endpoint's model name",
+            ));
+        }
+        let mut store = lock(&self.store);
+        store.register_remote_model(&NewRemoteModel {
+            name: name.trim().to_owned(),
+            role: role.to_owned(),
+            endpoint_url: url.trim().to_owned(),
+            remote_model: model.trim().to_owned(),
+            api_key_env: api_key_env
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        })?;
+        let rec = store.model_by_name(name.trim())?;
+        Self::model_view(&mut store, &rec)
+    }
+
+    /// Saves engine settings.
+    pub fn set_model_settings(
+        &self,
+        name: &str,
+        threads: u32,
+        gpu_layers: u32,
+        n_parallel: u32,
+    ) -> Result<ModelView, AppError> {
+        let mut store = lock(&self.store);
+        let rec = store.model_by_name(name)?;
+        let cfg = generate::engine_config(
+            &rec,
+            Some(threads),
+            Some(gpu_layers),
+            Some(n_parallel.clamp(1, 16)),
+        );
+        store.set_model_settings(rec.id, &serde_json::to_value(&cfg).unwrap_or_default())?;
+        lock(&self.engines).remove(name);
+        let rec = store.model_by_name(name)?;
+        Self::model_view(&mut store, &rec)
+    }
+
+    fn start_job(&self, job_id: &str) -> Result<CancelToken, AppError> {
+        let mut jobs = lock(&self.jobs);
+        if jobs.contains_key(job_id) {
+            return Err(AppError::new(
+                "conflict",
+                format!("job {job_id} is already running"),
+            ));
+        }
+        let token = CancelToken::new();
+        jobs.insert(job_id.to_owned(), token.clone());
+        Ok(token)
+    }
+
+    fn end_job(&self, job_id: &str) {
+        lock(&self.jobs).remove(job_id);
+    }
+
+    /// Cancels a running job; false when no such job runs.
+    pub fn cancel_job(&self, job_id: &str) -> bool {
+        lock(&self.jobs)
+            .get(job_id)
+            .map(CancelToken::cancel)
+            .is_some()
+    }
+
+    /// Fetches a manifest model and registers it.
+    pub fn fetch_model(
+        &self,
+        job_id: &str,
+        name: &str,
+        progress: &dyn Progress,
+    ) -> Result<ModelView, AppError> {
+        let cancel = self.start_job(job_id)?;
+        let result = (|| {
+            let entry = self.manifest.get(name)?;
+            let options = FetchOptions {
+                only_source: None,
+                python: std::env::var("LLM4SWEAT_PYTHON").ok(),
+            };
+            let outcome = models::fetch(entry, &self.models_dir, &options, progress, &cancel)?;
+            let mut store = Store::open(&self.db_path)?;
+            let rec = models::register_file(
+                &mut store,
+                outcome.path(),
+                &entry.name,
+                &entry.role,
+                &NoProgress,
+            )?;
+            Self::model_view(&mut store, &rec)
+        })();
+        self.end_job(job_id);
+        result
+    }
+
+    fn study_view(store: &Store, s: &llm4sweat::store::StudyRecord) -> Result<StudyView, AppError> {
+        let missing = review::missing_answers(store, s.id)?;
+        Ok(StudyView {
+            id: s.id,
+            name: s.name.clone(),
+            status: s.status.clone(),
+            overlap: s.overlap,
+            models: missing.iter().map(|(m, _)| m.name.clone()).collect(),
+            items: store.study_item_ids(s.id)?.len() as i64,
+            missing_answers: missing.iter().map(|(_, n)| *n as i64).sum(),
+            progress: store
+                .study_progress(s.id)?
+                .into_iter()
+                .map(|(rater, submitted, total)| StudyProgress {
+                    rater,
+                    submitted,
+                    total,
+                })
+                .collect(),
+        })
+    }
+
+    /// Every study, newest first.
+    pub fn list_studies(&self) -> Result<Vec<StudyView>, AppError> {
+        let store = lock(&self.store);
+        store
+            .studies()?
+            .iter()
+            .map(|s| Self::study_view(&store, s))
+            .collect()
+    }
+
+    /// Creates a study.
+    pub fn create_study(&self, input: &StudyInput) -> Result<StudyView, AppError> {
+        if input.overlap < 1 || input.seed < 0 || input.limit.is_some_and(|l| l < 1) {
+            return Err(AppError::new(
+                "invalid",
+                "overlap and limit must be at least 1, and the seed not negative",
+            ));
+        }
+        let spec = StudySpec {
+            name: input.name.clone(),
+            category: input.category.clone().filter(|c| !c.is_empty()),
+            limit: input.limit.map(|l| l as u64),
+            item_ids: None,
+            models: input.models.clone(),
+            rater_ids: input.rater_ids.clone(),
+            overlap: input.overlap.min(i64::from(u32::MAX)) as u32,
+            seed: input.seed as u64,
+            params: SamplingParams::default(),
+            system_prompt: self.pack.manifest.system_prompt.clone(),
+        };
+        let mut store = lock(&self.store);
+        let id = review::create_study(&mut store, &spec, &self.pack.manifest.rubric)?;
+        Self::study_view(&store, &store.study(id)?)
+    }
+
+    /// Generates a study's missing answers on its own connection.
+    pub fn generate_study_answers(
+        &self,
+        job_id: &str,
+        study_id: i64,
+        progress: &dyn Progress,
+    ) -> Result<Vec<GenerateSummary>, AppError> {
+        let cancel = self.start_job(job_id)?;
+        let result = (|| {
+            let mut store = Store::open(&self.db_path)?;
+            let open = |m: &ModelRecord| {
+                generate::open_backend(m, generate::engine_config(m, None, None, None))
+            };
+            Ok(review::generate_study_answers(
+                &mut store, study_id, &open, progress, &cancel,
+            )?)
+        })();
+        self.end_job(job_id);
+        result
+    }
+
+    /// Closes a study.
+    pub fn close_study(&self, study_id: i64) -> Result<StudyView, AppError> {
+        let mut store = lock(&self.store);
+        store.close_study(study_id)?;
+        Self::study_view(&store, &store.study(study_id)?)
+    }
+
+    /// Exports a study's ratings (unblinded) to a CSV file, atomically.
+    pub fn export_study_ratings(&self, study_id: i64, path: &str) -> Result<i64, AppError> {
+        let path = expand_home(path.trim());
+        if path.as_os_str().is_empty() {
+            return Err(AppError::new("invalid", "choose a file to export to"));
+        }
+        let store = lock(&self.store);
+        let mut buf = Vec::new();
+        let n = review::export_ratings_csv(&store, study_id, &mut buf)?;
+        let tmp = path.with_extension("csv.partial");
+        std::fs::write(&tmp, &buf)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                AppError::new("io", format!("could not write {}: {e}", path.display()))
+            })?;
+        Ok(n as i64)
+    }
+
+    /// Defaults for the chat screen.
+    pub fn chat_defaults(&self) -> ChatDefaults {
+        ChatDefaults {
+            system_prompt: self.pack.manifest.system_prompt.clone(),
+            params: SamplingParams::default(),
+        }
+    }
+
+    fn engine_for(&self, model: &str) -> Result<Arc<dyn Backend>, AppError> {
+        if let Some(e) = lock(&self.engines).get(model) {
+            return Ok(e.clone());
+        }
+        let rec = lock(&self.store).model_by_name(model)?;
+        let cfg = generate::engine_config(&rec, None, None, Some(1));
+        let backend: Arc<dyn Backend> = Arc::from(generate::open_backend(&rec, cfg)?);
+        lock(&self.engines).insert(model.to_owned(), backend.clone());
+        Ok(backend)
+    }
+
+    /// One chat turn, streaming pieces to `on_piece`.
+    pub fn chat(
+        &self,
+        job_id: &str,
+        model: &str,
+        messages: Vec<ChatMessage>,
+        params: SamplingParams,
+        on_piece: &mut dyn FnMut(&str),
+    ) -> Result<GenerationOutput, AppError> {
+        if messages.is_empty() {
+            return Err(AppError::new("invalid", "nothing to answer"));
+        }
+        let backend = self.engine_for(model)?;
+        let cancel = self.start_job(job_id)?;
+        let result = backend.generate(&GenerationRequest { messages, params }, on_piece, &cancel);
+        self.end_job(job_id);
+        Ok(result?)
+    }
+}
+
+fn expand_home(path: &str) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(rest),
+        None => PathBuf::from(path),
+    }
+}

@@ -1,0 +1,358 @@
+//! The command layer on a temporary database: what the UI receives, blinding
+//! of the rater's payloads (checked on the serialized JSON the IPC sends), and
+//! bad input.
+
+use std::collections::BTreeSet;
+
+use llm4sweat::DomainPack;
+use llm4sweat::generate::params_hash;
+use llm4sweat::inference::SamplingParams;
+use llm4sweat::store::{NewGeneration, NewLocalModel, RatingRow, Store, Table};
+use llm4sweat::workspace::WorkspacePaths;
+use llm4sweat_desktop::app::{App, StudyInput};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn paths(&self) -> WorkspacePaths {
+        WorkspacePaths {
+            db: self.dir.path().join("ws.sqlite3"),
+            models_dir: self.dir.path().join("models"),
+        }
+    }
+}
+
+const NAMES: [&str; 2] = ["smollm2-135m-instruct", "gemma-3-270m"];
+
+/// A workspace where the demo's two models are registered (files are fake but
+/// registered as such) and answered every demo item, like after `llm4sweat demo`.
+fn fixture_with_answers() -> (Fixture, App) {
+    let fx = Fixture {
+        dir: tempfile::tempdir().expect("tempdir"),
+    };
+    let pack = DomainPack::embedded_default().expect("pack");
+    {
+        let mut store = Store::open(&fx.paths().db).expect("open");
+        store.load_pack(&pack).expect("load");
+        for (k, name) in NAMES.iter().enumerate() {
+            let path = fx.dir.path().join(format!("{name}.gguf"));
+            std::fs::write(&path, b"not really weights").expect("write");
+            store
+                .register_local_model(&NewLocalModel {
+                    name: (*name).into(),
+                    role: if k == 0 {
+                        "candidate".into()
+                    } else {
+                        "baseline".into()
+                    },
+                    path: path.display().to_string(),
+                    sha256: "0".repeat(64),
+                    size_bytes: 18,
+                    architecture: Some("llama".into()),
+                    parameter_count: Some(134_515_008 + k as i64),
+                    quantization: Some("Q4_1".into()),
+                    context_length: Some(8192),
+                    chat_template: None,
+                    verified_mtime: None,
+                })
+                .expect("model");
+        }
+    }
+    // Opening the app creates the demo study; then answer its items.
+    let app = App::open(&fx.paths()).expect("app");
+    let status = app.workspace_status().expect("status");
+    let demo = status
+        .demo_study_id
+        .expect("demo study exists once both models are registered");
+    {
+        let mut store = Store::open(&fx.paths().db).expect("open");
+        let study = store.study(demo).expect("study");
+        let params: SamplingParams = serde_json::from_value(study.params.clone()).expect("params");
+        assert_eq!(
+            study.params_hash,
+            params_hash(&params, &study.system_prompt)
+        );
+        for model_id in store.study_model_ids(demo).expect("models") {
+            for item in store.study_item_ids(demo).expect("items") {
+                store
+                    .insert_generation(&NewGeneration {
+                        item_id: item,
+                        model_id,
+                        params_hash: study.params_hash.clone(),
+                        params: study.params.clone(),
+                        seed: 42,
+                        system_prompt: study.system_prompt.clone(),
+                        text: format!(
+                            "Reply {model_id}-{item}: see a dermatologist if it persists."
+                        ),
+                        prompt_tokens: 321 * model_id,
+                        completion_tokens: 77 * model_id,
+                        prompt_ms: 1234.5 * model_id as f64,
+                        generation_ms: 4321.5 * model_id as f64,
+                        finish_reason: "stop".into(),
+                        template_hash: format!("template-hash-{model_id}"),
+                        n_parallel: 4,
+                        engine: "llama.cpp".into(),
+                    })
+                    .expect("answer");
+            }
+        }
+    }
+    (fx, app)
+}
+
+fn keys(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                out.insert(k.clone());
+                keys(v, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn first_run_shows_the_manifest_and_no_demo_without_models() {
+    let fx = Fixture {
+        dir: tempfile::tempdir().expect("tempdir"),
+    };
+    let app = App::open(&fx.paths()).expect("app");
+    let s = app.workspace_status().expect("status");
+    assert_eq!(s.items, 76);
+    assert!(s.models.is_empty());
+    assert_eq!(s.demo_study_id, None);
+    let names: Vec<_> = s
+        .manifest
+        .iter()
+        .map(|m| (m.name.as_str(), m.fetched, m.is_default))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("smollm2-135m-instruct", false, true),
+            ("gemma-3-270m", false, false)
+        ]
+    );
+}
+
+/// Blinding is a security property: the rater's payloads, as serialized for
+/// IPC, contain only whitelisted fields and nothing that identifies a model.
+#[test]
+fn rater_payloads_are_blind() {
+    let (fx, app) = fixture_with_answers();
+    let rater = app
+        .create_rater("Dr. Zoë Ávila", "dermatology")
+        .expect("rater");
+    let queue = app.rater_queue(rater.id).expect("queue");
+    assert_eq!(queue.len(), 6);
+    let queue_json = serde_json::to_value(&queue).expect("json");
+    let mut seen = BTreeSet::new();
+    keys(&queue_json, &mut seen);
+    assert_eq!(
+        seen,
+        ["assignment_id", "ready", "status", "study"]
+            .map(String::from)
+            .into()
+    );
+
+    let store = Store::open(&fx.paths().db).expect("open");
+    let models = store.models().expect("models");
+    let mut forbidden: Vec<String> = Vec::new();
+    for m in &models {
+        forbidden.push(m.name.clone());
+        forbidden.push(m.path.clone().unwrap_or_default());
+        forbidden.push(m.parameter_count.unwrap_or_default().to_string());
+        forbidden.push(m.sha256.clone().unwrap_or_default());
+    }
+    forbidden
+        .extend(["gguf", "template-hash", "1234.5", "4321.5", "Q4_1", "llama"].map(String::from));
+
+    for entry in &queue {
+        let item = app.open_item(rater.id, entry.assignment_id).expect("item");
+        let json = serde_json::to_value(&item).expect("json");
+        let mut seen = BTreeSet::new();
+        keys(&json, &mut seen);
+        let allowed: BTreeSet<String> = [
+            "assignment_id",
+            "kind",
+            "text",
+            "answers",
+            "preference",
+            "status",
+            "label",
+            "rating",
+            "accuracy",
+            "appropriateness",
+            "empathy",
+            "harm",
+            "harm_likelihood",
+            "comment",
+            "corrected_answer",
+        ]
+        .map(String::from)
+        .into();
+        assert!(
+            seen.is_subset(&allowed),
+            "unexpected fields in the rater payload: {:?}",
+            seen.difference(&allowed).collect::<Vec<_>>()
+        );
+        let text = json.to_string();
+        for f in &forbidden {
+            assert!(
+                !text.contains(f.as_str()),
+                "rater payload leaks {f:?}: {text}"
+            );
+        }
+        let labels: Vec<_> = item.answers.iter().map(|a| a.label.as_str()).collect();
+        assert_eq!(labels, ["A", "B"]);
+    }
+}
+
+#[test]
+fn a_rating_round_trip_and_bad_input_leave_the_database_intact() {
+    let (fx, app) = fixture_with_answers();
+    let rater = app.create_rater("Dr. Lee", "psychology").expect("rater");
+    assert_eq!(
+        app.create_rater("Dr. Lee", "psychology")
+            .expect_err("duplicate")
+            .code,
+        "conflict"
+    );
+    assert_eq!(
+        app.create_rater("  ", "psychology")
+            .expect_err("blank")
+            .code,
+        "invalid"
+    );
+    assert_eq!(
+        app.create_rater("X", "astrology")
+            .expect_err("specialty")
+            .code,
+        "invalid"
+    );
+    let a = app.rater_queue(rater.id).expect("queue")[0].assignment_id;
+
+    let full = |s| RatingRow {
+        accuracy: Some(s),
+        appropriateness: Some(s),
+        empathy: Some(s),
+        ..Default::default()
+    };
+    // An empty comment is fine (stored as nothing); a huge one is refused.
+    app.save_rating(
+        rater.id,
+        a,
+        "A",
+        &RatingRow {
+            comment: Some(String::new()),
+            ..full(4)
+        },
+    )
+    .expect("empty comment");
+    let huge = RatingRow {
+        comment: Some("x".repeat(50_000)),
+        ..full(4)
+    };
+    let err = app
+        .save_rating(rater.id, a, "A", &huge)
+        .expect_err("huge comment");
+    assert_eq!(err.code, "invalid");
+    assert!(err.message.contains("limit"), "{}", err.message);
+    app.save_rating(rater.id, a, "B", &full(2)).expect("B");
+    let err = app.submit_item(rater.id, a).expect_err("no preference yet");
+    assert!(err.message.contains("preference"), "{}", err.message);
+    app.save_preference(rater.id, a, "tie").expect("pref");
+    app.submit_item(rater.id, a).expect("submit");
+    let err = app.submit_item(rater.id, a).expect_err("twice");
+    assert_eq!(err.code, "invalid");
+    assert!(err.message.contains("already submitted"), "{}", err.message);
+    let err = app
+        .save_rating(rater.id, a, "A", &full(1))
+        .expect_err("after submit");
+    assert_eq!(err.code, "conflict");
+
+    // Another rater cannot read it.
+    let other = app.create_rater("Dr. Ng", "other").expect("rater");
+    assert_eq!(
+        app.open_item(other.id, a).expect_err("not theirs").code,
+        "not_found"
+    );
+
+    // Export: the coordinator sees the models.
+    let out = fx.dir.path().join("ratings.csv");
+    let n = app
+        .export_study_ratings(1, out.to_str().expect("utf-8"))
+        .expect("export");
+    assert_eq!(n, 2);
+    let csv = std::fs::read_to_string(&out).expect("read");
+    assert!(
+        csv.contains("smollm2-135m-instruct") && csv.contains("Dr. Lee"),
+        "{csv}"
+    );
+    let err = app
+        .export_study_ratings(1, "/nonexistent-dir/ratings.csv")
+        .expect_err("bad path");
+    assert_eq!(err.code, "io");
+
+    let store = Store::open(&fx.paths().db).expect("open");
+    assert!(store.integrity_ok().expect("integrity"));
+    assert_eq!(store.count(Table::Generations).expect("count"), 12);
+}
+
+#[test]
+fn studies_and_generation_errors_are_clear() {
+    let (fx, app) = fixture_with_answers();
+    let input = |models: Vec<&str>| StudyInput {
+        name: "pilot".into(),
+        category: Some("treatment".into()),
+        limit: Some(3),
+        models: models.into_iter().map(String::from).collect(),
+        rater_ids: vec![],
+        overlap: 2,
+        seed: 7,
+    };
+    let err = app.create_study(&input(vec![])).expect_err("no models");
+    assert_eq!(err.code, "invalid");
+    assert!(err.message.contains("2 to 4 models"), "{}", err.message);
+    let study = app.create_study(&input(NAMES.to_vec())).expect("study");
+    assert_eq!((study.items, study.missing_answers), (3, 6));
+    assert_eq!(
+        app.create_study(&input(NAMES.to_vec()))
+            .expect_err("same name")
+            .code,
+        "conflict"
+    );
+
+    // The model files are not real GGUFs: generation fails with a clear error.
+    let err = app
+        .generate_study_answers("job-1", study.id, &llm4sweat::progress::NoProgress)
+        .expect_err("fake model file");
+    assert_eq!(err.code, "model");
+    assert!(err.message.contains("GGUF"), "{}", err.message);
+    // A missing file says so.
+    std::fs::remove_file(fx.dir.path().join("smollm2-135m-instruct.gguf")).expect("remove");
+    let err = app
+        .generate_study_answers("job-2", study.id, &llm4sweat::progress::NoProgress)
+        .expect_err("missing");
+    assert!(err.message.contains("missing"), "{}", err.message);
+    assert!(!app.cancel_job("job-2"), "finished jobs are forgotten");
+    let models = app.list_models().expect("models");
+    assert_eq!(
+        models
+            .iter()
+            .find(|m| m.name == NAMES[0])
+            .map(|m| m.state.as_str()),
+        Some("missing")
+    );
+    let store = Store::open(&fx.paths().db).expect("open");
+    assert_eq!(
+        store.count(Table::Generations).expect("count"),
+        12,
+        "nothing half-written"
+    );
+}
