@@ -183,7 +183,7 @@ pub fn join_open_studies(store: &mut Store, rater_id: i64) -> Result<u64, Review
     let mut n = 0;
     for study in store.studies()?.into_iter().filter(|s| s.status == "open") {
         let counts = store.assignment_counts(study.id)?;
-        let already: Vec<i64> = store
+        let already: std::collections::HashSet<i64> = store
             .rater_assignments(rater_id)?
             .into_iter()
             .filter(|a| a.study_id == study.id)
@@ -215,20 +215,18 @@ pub struct QueueEntry {
 
 /// A rater's queue across open studies.
 pub fn queue(store: &Store, rater_id: i64) -> Result<Vec<QueueEntry>, ReviewError> {
-    let studies = store.studies()?;
-    let mut out = Vec::new();
-    for a in store.rater_assignments(rater_id)? {
-        let study = studies.iter().find(|s| s.id == a.study_id);
-        let n_models = store.study_model_ids(a.study_id)?.len();
-        let n_answers = store.study_answers(a.study_id, a.item_id)?.len();
-        out.push(QueueEntry {
-            assignment_id: a.id,
-            study: study.map(|s| s.name.clone()).unwrap_or_default(),
-            status: a.status,
-            ready: n_models > 0 && n_answers == n_models,
-        });
-    }
-    Ok(out)
+    Ok(store
+        .rater_queue_rows(rater_id)?
+        .into_iter()
+        .map(
+            |(assignment_id, study, status, n_models, n_answers)| QueueEntry {
+                assignment_id,
+                study,
+                status,
+                ready: n_models > 0 && n_answers == n_models,
+            },
+        )
+        .collect())
 }
 
 /// One answer as a rater sees it.

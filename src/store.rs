@@ -25,10 +25,16 @@ pub use review::{
 
 /// Migrations in order; index + 1 is the schema version they produce.
 /// A shipped migration is never edited: add a new file instead.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("store/migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("store/migrations/0001_initial.sql"),
+    ),
+    (
+        "0002_review_indexes",
+        include_str!("store/migrations/0002_review_indexes.sql"),
+    ),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

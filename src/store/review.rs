@@ -416,6 +416,33 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>().ctx("reading the queue")
     }
 
+    /// A rater's queue in one query: `(assignment id, study name, status,
+    /// models in the study, answers already generated for the item)`.
+    pub fn rater_queue_rows(
+        &self,
+        rater_id: i64,
+    ) -> Result<Vec<(i64, String, String, i64, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.id, s.name, a.status,
+                        (SELECT COUNT(*) FROM study_models sm WHERE sm.study_id = a.study_id),
+                        (SELECT COUNT(*) FROM study_models sm
+                           JOIN generations g ON g.item_id = a.item_id AND g.model_id = sm.model_id
+                                             AND g.params_hash = s.params_hash
+                          WHERE sm.study_id = a.study_id)
+                 FROM assignments a JOIN studies s ON s.id = a.study_id
+                 WHERE a.rater_id = ?1 AND s.status = 'open' ORDER BY a.study_id, a.id",
+            )
+            .ctx("reading the queue")?;
+        let rows = stmt
+            .query_map([rater_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .ctx("reading the queue")?;
+        rows.collect::<Result<Vec<_>, _>>().ctx("reading the queue")
+    }
+
     /// One assignment.
     pub fn assignment(&self, id: i64) -> Result<AssignmentRecord, StoreError> {
         self.conn

@@ -101,3 +101,29 @@ fn a_workspace_keeps_its_domain_pack() {
     let err = store.load_pack(&pack).expect_err("other pack");
     assert!(err.to_string().contains("other-disease"), "{err}");
 }
+
+#[test]
+fn a_version_1_database_is_upgraded_in_place_keeping_its_data() {
+    let ws = Workspace::new();
+    {
+        let conn = rusqlite::Connection::open(ws.db()).expect("raw open");
+        conn.execute_batch(include_str!("../../src/store/migrations/0001_initial.sql"))
+            .expect("v1 schema");
+        conn.execute(
+            "INSERT INTO raters (name, specialty, created_at) VALUES ('Dr. Old', 'other', '2026-01-01T00:00:00Z')",
+            [],
+        )
+        .expect("row");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version");
+    }
+    let store = Store::open(&ws.db()).expect("upgrade");
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+    assert!(SCHEMA_VERSION >= 2);
+    assert_eq!(store.raters().expect("raters")[0].name, "Dr. Old");
+    let conn = rusqlite::Connection::open(ws.db()).expect("raw open");
+    let n: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'assignments_study_item'", [], |r| r.get(0))
+        .expect("query");
+    assert_eq!(n, 1, "migration 0002 created its index");
+}

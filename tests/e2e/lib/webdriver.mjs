@@ -28,6 +28,22 @@ export class WebDriverError extends Error {
 /** CSS selector of a `data-testid`. */
 export const tid = (id) => `[data-testid="${id}"]`;
 
+const REPAINT_TICK_START = `
+  if (!window.__e2eTick) {
+    const dot = document.createElement("div");
+    dot.setAttribute("aria-hidden", "true");
+    dot.style.cssText = "position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;z-index:2147483647;background:rgba(0,0,0,0.01)";
+    document.documentElement.appendChild(dot);
+    let n = 0;
+    window.__e2eTick = { dot, timer: setInterval(() => { n++; dot.style.background = n % 2 ? "rgba(0,0,0,0.02)" : "rgba(0,0,0,0.01)"; }, 50) };
+  }`;
+const REPAINT_TICK_STOP = `
+  if (window.__e2eTick) {
+    clearInterval(window.__e2eTick.timer);
+    window.__e2eTick.dot.remove();
+    delete window.__e2eTick;
+  }`;
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -74,8 +90,12 @@ export class Element {
   clear() {
     return this.session.cmd("POST", `${this.path}/clear`, {});
   }
+  /**
+   * The rendered text (`innerText`). WebKitWebDriver's Get Element Text returns "" for some
+   * visible elements (e.g. text in an `overflow: hidden` flex child), so a script reads it.
+   */
   text() {
-    return this.session.cmd("GET", `${this.path}/text`);
+    return this.session.execute("return arguments[0].innerText;", this);
   }
   attribute(name) {
     return this.session.cmd("GET", `${this.path}/attribute/${encodeURIComponent(name)}`);
@@ -184,9 +204,21 @@ export class Session {
     await this.cmd("DELETE", "/actions");
   }
 
-  /** The screenshot of the window's viewport as a PNG buffer. */
-  async screenshot() {
-    return Buffer.from(await this.cmd("GET", "/screenshot", undefined, 60_000), "base64");
+  /**
+   * The screenshot of the window's viewport as a PNG buffer.
+   *
+   * WebKitGTK answers the screenshot command only after the page paints a new frame, and an
+   * idle page (no caret blinking, no animation) paints none, so the request would hang. A
+   * tick that repaints one nearly transparent pixel in a corner every 50 ms for the duration
+   * of the request makes the frame come.
+   */
+  async screenshot({ timeoutMs = 30_000 } = {}) {
+    await this.execute(REPAINT_TICK_START);
+    try {
+      return Buffer.from(await this.cmd("GET", "/screenshot", undefined, timeoutMs), "base64");
+    } finally {
+      await this.execute(REPAINT_TICK_STOP).catch(() => undefined);
+    }
   }
 
   title() {
