@@ -53,7 +53,9 @@ async fn blocking<T: Send + 'static>(
 #[tauri::command]
 #[specta::specta]
 pub async fn workspace_status(app: AppState<'_>) -> Result<WorkspaceStatus, AppError> {
-    blocking(&app, App::workspace_status).await
+    let status = blocking(&app, App::workspace_status).await;
+    crate::trace_interactive();
+    status
 }
 
 /// Every rater profile.

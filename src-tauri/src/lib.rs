@@ -70,8 +70,24 @@ fn db_arg() -> Option<PathBuf> {
     None
 }
 
+/// When the process started, for the launch-to-interactive measurement.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// With `LLM4SWEAT_TRACE_STARTUP` set, prints once how long the window took
+/// from process start to its first answered command (the UI is interactive
+/// from then on). `scripts/bench-desktop.sh` reads this line.
+pub(crate) fn trace_interactive() {
+    static DONE: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("LLM4SWEAT_TRACE_STARTUP").is_some()
+        && let Some(start) = STARTED.get()
+    {
+        DONE.call_once(|| eprintln!("startup: interactive after {:.0} ms", start.elapsed().as_secs_f64() * 1e3));
+    }
+}
+
 /// Opens the workspace, then hands the ready core to Tauri and runs the window.
 pub fn run() -> Result<(), String> {
+    STARTED.get_or_init(std::time::Instant::now);
     let paths = WorkspacePaths::resolve(db_arg());
     let app = app::App::open(&paths).map_err(|e| {
         format!(

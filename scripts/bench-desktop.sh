@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Desktop latencies: launch to interactive window (process start until the UI
+# has loaded and its first command answered), measured over several launches
+# of the built app under Xvfb, plus the review-path benchmark (autosave,
+# submit, opening a study with 5 000 answers).
+# Usage: scripts/bench-desktop.sh [RUNS]   (default 5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+runs="${1:-5}"
+scripts/build-ui.sh >/dev/null
+cargo build --release --locked --quiet --bin llm4sweat-desktop
+app="$CARGO_TARGET_DIR/release/llm4sweat-desktop"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export LLM4SWEAT_DB="$work/bench.sqlite3" LLM4SWEAT_MODELS_DIR="$work/models"
+export LLM4SWEAT_TRACE_STARTUP=1 WEBKIT_DISABLE_DMABUF_RENDERER=1
+times=()
+for i in $(seq "$runs"); do
+  log="$work/run$i.log"
+  xvfb-run -a -s "-screen 0 1440x900x24" "$app" 2>"$log" &
+  pid=$!
+  for _ in $(seq 300); do grep -q "startup: interactive" "$log" 2>/dev/null && break; sleep 0.1; done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  ms=$(sed -n 's/.*interactive after \([0-9]*\) ms.*/\1/p' "$log" | head -1)
+  [ -n "$ms" ] || { echo "run $i: the window never became interactive" >&2; cat "$log" >&2; exit 1; }
+  times+=("$ms")
+done
+median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+echo "launch to interactive window: median ${median} ms over ${runs} launches (${times[*]} ms; warm build, target < 1500 ms)"
+cargo bench --locked --quiet -p llm4sweat-desktop --bench review 2>/dev/null | grep '^|'
