@@ -81,7 +81,12 @@ pub(crate) fn trace_interactive() {
     if std::env::var_os("LLM4SWEAT_TRACE_STARTUP").is_some()
         && let Some(start) = STARTED.get()
     {
-        DONE.call_once(|| eprintln!("startup: interactive after {:.0} ms", start.elapsed().as_secs_f64() * 1e3));
+        DONE.call_once(|| {
+            eprintln!(
+                "startup: interactive after {:.0} ms",
+                start.elapsed().as_secs_f64() * 1e3
+            )
+        });
     }
 }
 

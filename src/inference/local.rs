@@ -74,7 +74,8 @@ pub enum PromptFormat {
     /// The model's own template, from `tokenizer.chat_template`.
     ModelTemplate(String),
     /// The documented fallback for models without a template (base models):
-    /// the system prompt, a blank line, then `Question: …` and `Answer:`.
+    /// the system prompt, a blank line, then `Question: …` and `Answer:`;
+    /// the answer ends at the first `\nQuestion:` the model writes.
     PlainFallback,
 }
 
@@ -89,6 +90,10 @@ impl PromptFormat {
 }
 
 const PLAIN_FALLBACK_ID: &str = "llm4sweat-plain-fallback-v1";
+
+/// Where an answer rendered with the plain fallback ends: the model starting
+/// the next question of the pattern.
+pub const FALLBACK_STOP: &str = "\nQuestion:";
 
 /// Renders a chat the fallback way, for models without a chat template.
 pub fn render_plain_fallback(messages: &[ChatMessage]) -> String {
@@ -617,6 +622,7 @@ impl<'m> Worker<'m> {
             .collect();
         let mut slots: Vec<Option<Slot>> = (0..self.n_parallel).map(|_| None).collect();
         let template_hash = self.info.prompt_format.hash();
+        let plain_fallback = self.info.prompt_format == PromptFormat::PlainFallback;
 
         loop {
             if cancel.is_cancelled() {
@@ -723,6 +729,7 @@ impl<'m> Worker<'m> {
                 let now = Instant::now();
                 slot.first_token_at.get_or_insert(now);
                 let end = !ignore_eog && vocab.is_eog(token);
+                let mut stop_sequence = false;
                 if !end {
                     slot.n_generated += 1;
                     let bytes = vocab.token_to_piece(token, false, None);
@@ -732,8 +739,17 @@ impl<'m> Worker<'m> {
                         emit(Event::Token(slot.request, piece));
                     }
                     slot.next = Some(token);
+                    // A base model answering through the plain fallback goes on to
+                    // invent the next question; its answer ends where that starts.
+                    if !ignore_eog
+                        && plain_fallback
+                        && let Some(at) = slot.text.find(FALLBACK_STOP)
+                    {
+                        slot.text.truncate(at);
+                        stop_sequence = true;
+                    }
                 }
-                let reason = if end {
+                let reason = if end || stop_sequence {
                     Some(FinishReason::Stop)
                 } else if slot.n_generated >= slot.max_tokens {
                     Some(FinishReason::Length)

@@ -76,7 +76,7 @@ try {
     const overlap = await form.find(tid("study-overlap"));
     await overlap.clear();
     await overlap.sendKeys("1");
-    await s.execute("arguments[0].scrollIntoView({ block: 'start' }); window.scrollBy(0, -80);", form);
+    await s.execute("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);");
     await save(s, "studies");
   });
 

@@ -7,7 +7,7 @@ use llm4sweat::inference::{
 };
 use llm4sweat::progress::CancelToken;
 
-use crate::util::smollm2;
+use crate::util::{gemma, smollm2};
 
 fn engine(n_parallel: u32) -> LocalEngine {
     let cfg = EngineConfig {
@@ -176,4 +176,44 @@ fn an_oversized_prompt_is_a_clear_error_and_the_engine_survives() {
         .generate(&request("Hi", 1, 8), &mut |_| {}, &CancelToken::new())
         .expect("still works");
     assert!(ok.completion_tokens > 0);
+}
+
+/// A base model without a chat template answers through the documented plain
+/// fallback, and its answer ends where it starts inventing the next question.
+#[test]
+fn a_model_without_a_template_uses_the_plain_fallback_and_stops_at_the_next_question() {
+    let cfg = EngineConfig {
+        threads: 2,
+        n_parallel: 1,
+        ..EngineConfig::default()
+    };
+    let e = LocalEngine::load(&gemma(), cfg).expect("load gemma");
+    assert_eq!(e.model_info().prompt_format, PromptFormat::PlainFallback);
+    assert_eq!(
+        gguf::read_header(&gemma()).expect("header").chat_template,
+        None
+    );
+    let prompt = e
+        .render_prompt(&[
+            ChatMessage::new(Role::System, "Be brief."),
+            ChatMessage::new(Role::User, "Why do palms sweat?"),
+        ])
+        .expect("render");
+    assert_eq!(
+        prompt,
+        "Be brief.\n\nQuestion: Why do palms sweat?\nAnswer:"
+    );
+    let mut req = request("What helps with sweaty hands?", 3, 160);
+    req.params.temperature = 0.0;
+    let out = e
+        .generate(&req, &mut |_| {}, &CancelToken::new())
+        .expect("answer");
+    assert!(
+        !out.text
+            .contains(llm4sweat::inference::local::FALLBACK_STOP),
+        "{:?}",
+        out.text
+    );
+    assert!(out.completion_tokens > 0);
+    assert_eq!(out.finish_reason, FinishReason::Stop, "greedy Gemma goes on to a next question here: {:?}", out.text);
 }

@@ -22,6 +22,17 @@ pub fn smollm2() -> PathBuf {
     path
 }
 
+/// The real Gemma-3-270M base GGUF (no chat template), fetched by the same script.
+pub fn gemma() -> PathBuf {
+    let path = smollm2().with_file_name("gemma-3-270m-q4_k_m.gguf");
+    assert!(
+        path.is_file(),
+        "test model missing at {}; run scripts/fetch-test-models.sh",
+        path.display()
+    );
+    path
+}
+
 /// A fresh temporary workspace.
 pub struct Workspace {
     pub dir: tempfile::TempDir,

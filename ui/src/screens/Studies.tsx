@@ -155,7 +155,7 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
         </div>
         <div>
           <dt>Raters per item</dt>
-          <dd>{s.overlap}</dd>
+          <dd>{s.overlap >= 1000 ? "every rater" : s.overlap}</dd>
         </div>
         <div>
           <dt>Missing answers</dt>
@@ -294,7 +294,6 @@ function NewStudyForm(props: { categories: string[]; onCreated: (s: StudyView) =
   if (raterIds.length === 0) problems.push("at least one rater");
   const overlapN = Number(overlap);
   if (!Number.isInteger(overlapN) || overlapN < 1) problems.push("raters per item of at least 1");
-  else if (raterIds.length > 0 && overlapN > raterIds.length) problems.push("raters per item no more than the raters chosen");
   const limitN = limit.trim() === "" ? null : Number(limit);
   if (limitN !== null && (!Number.isInteger(limitN) || limitN < 1)) problems.push("a whole number limit (or none)");
   const seedN = Number(seed);
