@@ -4,13 +4,19 @@
 # of the built app under Xvfb, plus the review-path benchmark (autosave,
 # submit, opening a study with 5 000 answers).
 # Usage: scripts/bench-desktop.sh [RUNS]   (default 5)
+# Env: PROFILE=release (default) or debug (the dev build: an upper bound, no release build needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 runs="${1:-5}"
 scripts/build-ui.sh >/dev/null
-cargo build --release --locked --quiet --bin llm4sweat-desktop
-app="$CARGO_TARGET_DIR/release/llm4sweat-desktop"
+profile="${PROFILE:-release}"
+if [ "$profile" = "release" ]; then
+  cargo build --release --locked --quiet --bin llm4sweat-desktop
+else
+  cargo build --locked --quiet --bin llm4sweat-desktop
+fi
+app="$CARGO_TARGET_DIR/$profile/llm4sweat-desktop"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export LLM4SWEAT_DB="$work/bench.sqlite3" LLM4SWEAT_MODELS_DIR="$work/models"
@@ -28,5 +34,5 @@ for i in $(seq "$runs"); do
   times+=("$ms")
 done
 median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-echo "launch to interactive window: median ${median} ms over ${runs} launches (${times[*]} ms; warm build, target < 1500 ms)"
+echo "launch to interactive window ($profile build): median ${median} ms over ${runs} launches (${times[*]} ms; warm build, target < 1500 ms)"
 cargo bench --locked --quiet -p llm4sweat-desktop --bench review 2>/dev/null | grep '^|'

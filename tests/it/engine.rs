@@ -215,5 +215,10 @@ fn a_model_without_a_template_uses_the_plain_fallback_and_stops_at_the_next_ques
         out.text
     );
     assert!(out.completion_tokens > 0);
-    assert_eq!(out.finish_reason, FinishReason::Stop, "greedy Gemma goes on to a next question here: {:?}", out.text);
+    assert_eq!(
+        out.finish_reason,
+        FinishReason::Stop,
+        "greedy Gemma goes on to a next question here: {:?}",
+        out.text
+    );
 }
