@@ -218,14 +218,12 @@ pub fn queue(store: &Store, rater_id: i64) -> Result<Vec<QueueEntry>, ReviewErro
     Ok(store
         .rater_queue_rows(rater_id)?
         .into_iter()
-        .map(
-            |(assignment_id, study, status, n_models, n_answers)| QueueEntry {
-                assignment_id,
-                study,
-                status,
-                ready: n_models > 0 && n_answers == n_models,
-            },
-        )
+        .map(|r| QueueEntry {
+            assignment_id: r.assignment_id,
+            study: r.study,
+            status: r.status,
+            ready: r.n_models > 0 && r.n_answers == r.n_models,
+        })
         .collect())
 }
 

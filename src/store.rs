@@ -19,8 +19,8 @@ pub use corpus::{ItemFilter, ItemRecord, LoadReport};
 pub use generations::{ExportRow, GenerationRecord, NewGeneration};
 pub use models::{ModelRecord, NewLocalModel, NewRemoteModel};
 pub use review::{
-    AssignmentRecord, NewStudyRow, PreferenceRow, RaterRecord, RatingExportRow, RatingRow,
-    StudyRecord,
+    AssignmentRecord, NewStudyRow, PreferenceRow, QueueRow, RaterRecord, RatingExportRow,
+    RatingRow, StudyRecord,
 };
 
 /// Migrations in order; index + 1 is the schema version they produce.
