@@ -12,19 +12,26 @@ runs="${1:-5}"
 scripts/build-ui.sh >/dev/null
 profile="${PROFILE:-release}"
 if [ "$profile" = "release" ]; then
-  cargo build --release --locked --quiet --bin llm4sweat-desktop
+  cargo build --release --locked --quiet -p llm4sweat-desktop --bin llm4sweat-desktop
 else
-  cargo build --locked --quiet --bin llm4sweat-desktop
+  cargo build --locked --quiet -p llm4sweat-desktop --bin llm4sweat-desktop
 fi
 app="$CARGO_TARGET_DIR/$profile/llm4sweat-desktop"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export LLM4SWEAT_DB="$work/bench.sqlite3" LLM4SWEAT_MODELS_DIR="$work/models"
 export LLM4SWEAT_TRACE_STARTUP=1 WEBKIT_DISABLE_DMABUF_RENDERER=1
+# One virtual display for all launches; each launch is the app process itself,
+# so killing it leaves nothing behind.
+display=":$(( 90 + RANDOM % 100 ))"
+Xvfb "$display" -screen 0 1440x900x24 -nolisten tcp >/dev/null 2>&1 &
+xvfb_pid=$!
+trap 'kill "$xvfb_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+sleep 1
 times=()
 for i in $(seq "$runs"); do
   log="$work/run$i.log"
-  xvfb-run -a -s "-screen 0 1440x900x24" "$app" 2>"$log" &
+  DISPLAY="$display" "$app" 2>"$log" &
   pid=$!
   for _ in $(seq 300); do grep -q "startup: interactive" "$log" 2>/dev/null && break; sleep 0.1; done
   kill "$pid" 2>/dev/null || true

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/install-deps.sh
 scripts/build-ui.sh
-cargo build --release --locked --bin llm4sweat --bin llm4sweat-desktop
+cargo build --release --locked --workspace --bins
 bin="$CARGO_TARGET_DIR/release/llm4sweat"
 limit="${LLM4SWEAT_LIMIT:-12}"
 # pip's index by default (works with a local package mirror);
