@@ -4,7 +4,7 @@
 # the Tauri desktop shell, and Xvfb + WebKitWebDriver to run it headless in
 # tests. Does nothing when they are already there, so CI pays for it once.
 set -euo pipefail
-packages=(build-essential cmake clang libclang-dev pkg-config python3-pip
+packages=(build-essential cmake clang libclang-dev pkg-config
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libsoup-3.0-dev
   xvfb xauth webkit2gtk-driver)
 missing=()

@@ -183,6 +183,25 @@ fn study_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StudyRecord> {
     })
 }
 
+fn rater_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RaterRecord> {
+    Ok(RaterRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        specialty: r.get(2)?,
+    })
+}
+
+fn assignment_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AssignmentRecord> {
+    Ok(AssignmentRecord {
+        id: r.get(0)?,
+        study_id: r.get(1)?,
+        rater_id: r.get(2)?,
+        item_id: r.get(3)?,
+        order_seed: r.get(4)?,
+        status: r.get(5)?,
+    })
+}
+
 const STUDY_COLUMNS: &str =
     "id, name, status, overlap, seed, params_hash, params, system_prompt, rubric, created_at";
 
@@ -228,15 +247,7 @@ impl Store {
             .conn
             .prepare("SELECT id, name, specialty FROM raters ORDER BY name")
             .ctx("listing raters")?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(RaterRecord {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    specialty: r.get(2)?,
-                })
-            })
-            .ctx("listing raters")?;
+        let rows = stmt.query_map([], rater_from_row).ctx("listing raters")?;
         rows.collect::<Result<Vec<_>, _>>().ctx("listing raters")
     }
 
@@ -246,13 +257,7 @@ impl Store {
             .query_row(
                 "SELECT id, name, specialty FROM raters WHERE id = ?1",
                 [id],
-                |r| {
-                    Ok(RaterRecord {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        specialty: r.get(2)?,
-                    })
-                },
+                rater_from_row,
             )
             .optional()
             .ctx("looking up a rater")?
@@ -417,16 +422,7 @@ impl Store {
             )
             .ctx("reading the queue")?;
         let rows = stmt
-            .query_map([rater_id], |r| {
-                Ok(AssignmentRecord {
-                    id: r.get(0)?,
-                    study_id: r.get(1)?,
-                    rater_id: r.get(2)?,
-                    item_id: r.get(3)?,
-                    order_seed: r.get(4)?,
-                    status: r.get(5)?,
-                })
-            })
+            .query_map([rater_id], assignment_from_row)
             .ctx("reading the queue")?;
         rows.collect::<Result<Vec<_>, _>>().ctx("reading the queue")
     }
@@ -466,16 +462,7 @@ impl Store {
             .query_row(
                 "SELECT id, study_id, rater_id, item_id, order_seed, status FROM assignments WHERE id = ?1",
                 [id],
-                |r| {
-                    Ok(AssignmentRecord {
-                        id: r.get(0)?,
-                        study_id: r.get(1)?,
-                        rater_id: r.get(2)?,
-                        item_id: r.get(3)?,
-                        order_seed: r.get(4)?,
-                        status: r.get(5)?,
-                    })
-                },
+                assignment_from_row,
             )
             .optional()
             .ctx("reading an assignment")?
