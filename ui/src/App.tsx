@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, toAppError } from "./api";
 import type { AppError, WorkspaceStatus } from "./bindings";
+import { FirstRunBanner } from "./components/FirstRun";
 import { ChatScreen } from "./screens/Chat";
 import { ModelsScreen } from "./screens/Models";
 import { ReviewScreen } from "./screens/Review";
@@ -78,6 +79,7 @@ export function App() {
         ))}
       </nav>
       <main class="app-main">
+        {ws && <FirstRunBanner manifest={ws.manifest} onFetched={() => void loadWorkspace()} />}
         {visited.has("review") && (
           <div hidden={screen !== "review"}>
             <ReviewScreen active={screen === "review"} />
