@@ -18,7 +18,7 @@ use llm4sweat::generate::{self, GenerateOptions};
 use llm4sweat::inference::local::{EngineConfig, LocalEngine};
 use llm4sweat::inference::{Backend, SamplingParams};
 use llm4sweat::models::{self, FetchOptions, FetchOutcome, FileState, Manifest};
-use llm4sweat::progress::{CancelToken, NoProgress, Progress, ProgressEvent};
+use llm4sweat::progress::{CancelToken, Progress, ProgressEvent};
 use llm4sweat::review;
 use llm4sweat::store::{ItemFilter, NewRemoteModel, Store, Table};
 use llm4sweat::workspace::WorkspacePaths;
@@ -565,7 +565,9 @@ fn models_command(
                 only_source: source,
                 python: std::env::var("LLM4SWEAT_PYTHON").ok(),
             };
-            let outcome = models::fetch(
+            let mut store = open()?;
+            let (outcome, rec) = models::install(
+                &mut store,
                 entry,
                 &paths.models_dir,
                 &options,
@@ -573,27 +575,19 @@ fn models_command(
                 &cancel_on_ctrl_c(),
             )?;
             match &outcome {
-                FetchOutcome::AlreadyPresent(p) => eprintln!(
-                    "{} is already present and intact: {}",
-                    entry.name,
-                    p.display()
-                ),
-                FetchOutcome::Downloaded { path, source } => {
+                FetchOutcome::AlreadyPresent(p) => {
                     eprintln!(
-                        "fetched {} from {source} source, sha256 verified: {}",
+                        "{} is already present and intact: {}",
                         entry.name,
-                        path.display()
+                        p.display()
                     )
                 }
+                FetchOutcome::Downloaded { path, source } => eprintln!(
+                    "fetched {} from {source} source, sha256 verified: {}",
+                    entry.name,
+                    path.display()
+                ),
             }
-            let mut store = open()?;
-            let rec = models::register_file(
-                &mut store,
-                outcome.path(),
-                &entry.name,
-                &entry.role,
-                &NoProgress,
-            )?;
             println!(
                 "registered {} ({}, {})",
                 rec.name,

@@ -258,6 +258,27 @@ pub fn register_file(
     Ok(store.model_by_name(name)?)
 }
 
+/// Fetches a manifest model (see [`fetch`]) and registers the verified file
+/// under its manifest name and role.
+pub fn install(
+    store: &mut Store,
+    entry: &ManifestModel,
+    dir: &Path,
+    options: &FetchOptions,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(FetchOutcome, ModelRecord), ModelError> {
+    let outcome = fetch(entry, dir, options, progress, cancel)?;
+    let record = register_file(
+        store,
+        outcome.path(),
+        &entry.name,
+        &entry.role,
+        &crate::progress::NoProgress,
+    )?;
+    Ok((outcome, record))
+}
+
 /// Whether a registered model's file is usable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

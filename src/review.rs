@@ -194,7 +194,10 @@ pub fn join_open_studies(store: &mut Store, rater_id: i64) -> Result<u64, Review
             .filter(|(i, _)| !already.contains(i))
             .collect();
         let plan = plan_for_rater(&counts, study.overlap, study.seed as u64, rater_id);
-        n += store.add_assignments(study.id, &plan)?;
+        // Opening the queue calls this every time; skip the write when there is nothing to add.
+        if !plan.is_empty() {
+            n += store.add_assignments(study.id, &plan)?;
+        }
     }
     Ok(n)
 }

@@ -522,14 +522,14 @@ impl App {
                     .filter(|s| !s.is_empty()),
                 python: std::env::var("LLM4SWEAT_PYTHON").ok(),
             };
-            let outcome = models::fetch(entry, &self.models_dir, &options, progress, &cancel)?;
             let mut store = Store::open(&self.db_path)?;
-            let rec = models::register_file(
+            let (_, rec) = models::install(
                 &mut store,
-                outcome.path(),
-                &entry.name,
-                &entry.role,
-                &NoProgress,
+                entry,
+                &self.models_dir,
+                &options,
+                progress,
+                &cancel,
             )?;
             Self::model_view(&mut store, &rec)
         })();
