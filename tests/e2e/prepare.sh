@@ -56,17 +56,9 @@ e2e_install_prereqs() {
 }
 
 e2e_build() {
-  # Tauri embeds ui/dist at compile time: build the UI first, when its sources are newer.
-  if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
-    e2e_log "npm ci (ui)"
-    (cd ui && npm ci --no-audit --no-fund)
-  fi
-  if [ ! -f ui/dist/index.html ] ||
-    [ -n "$(find ui/src ui/index.html ui/package.json ui/package-lock.json ui/vite.config.* ui/tsconfig*.json \
-      -newer ui/dist/index.html -print -quit 2>/dev/null)" ]; then
-    e2e_log "building the UI"
-    (cd ui && npm run build)
-  fi
+  # Tauri embeds ui/dist at compile time: install and build the UI first.
+  e2e_log "building the UI"
+  scripts/build-ui.sh
   e2e_log "cargo build (desktop app and CLI)"
   cargo build -p llm4sweat-desktop --bin llm4sweat-desktop
   cargo build -p llm4sweat --bin llm4sweat
