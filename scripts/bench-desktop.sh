@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Desktop latencies: launch to interactive window (process start until the UI
 # has loaded and its first command answered), measured over several launches
-# of the built app under Xvfb, plus the review-path benchmark (autosave,
-# submit, opening a study with 5 000 answers).
+# of the built app under Xvfb; the review-path benchmark at the app layer
+# (autosave, submit, opening a study with 5 000 answers); then the same review
+# commands timed from the real webview through Tauri's IPC and back
+# (tests/e2e/bench-ipc.mjs, driven over WebDriver) on the 5 000-answer study.
 # Usage: scripts/bench-desktop.sh [RUNS]   (default 5)
 # Env: PROFILE=release (default) or debug (the dev build: an upper bound, no release build needed)
 set -euo pipefail
@@ -42,4 +44,13 @@ for i in $(seq "$runs"); do
 done
 median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 echo "launch to interactive window ($profile build): median ${median} ms over ${runs} launches (${times[*]} ms; warm build, target < 1500 ms)"
-cargo bench --locked --quiet -p llm4sweat-desktop --bench review 2>/dev/null | grep '^|'
+BENCH_KEEP_DB="$work/big.sqlite3" cargo bench --locked --quiet -p llm4sweat-desktop --bench review 2>/dev/null |
+  grep '^|'
+kill "$xvfb_pid" 2>/dev/null || true
+
+# Through IPC: the app under tauri-driver on a copy of the bench's workspace.
+source tests/e2e/prepare.sh
+trap 'e2e_cleanup; rm -rf "$work"' EXIT
+e2e_install_prereqs
+export E2E_APP="$app" E2E_DB_TEMPLATE="$work/big.sqlite3"
+xvfb-run -a -s "-screen 0 1440x900x24" node tests/e2e/bench-ipc.mjs
