@@ -458,6 +458,8 @@ struct Slot {
     sampler: LlamaSampler,
     decoder: encoding_utf8::Decoder,
     text: String,
+    /// Bytes of `text` already streamed as tokens.
+    streamed: usize,
     n_generated: u32,
     max_tokens: u32,
     started: Instant,
@@ -627,10 +629,9 @@ impl<'m> Worker<'m> {
         loop {
             if cancel.is_cancelled() {
                 for slot in slots.iter_mut().filter_map(Option::take) {
-                    emit(Event::Done(
-                        slot.request,
-                        Ok(finish(slot, FinishReason::Cancelled, &template_hash)),
-                    ));
+                    let request = slot.request;
+                    let out = finish(slot, FinishReason::Cancelled, &template_hash, emit);
+                    emit(Event::Done(request, Ok(out)));
                 }
                 for i in queue.drain(..) {
                     emit(Event::Done(
@@ -667,6 +668,7 @@ impl<'m> Worker<'m> {
                         sampler: self.sampler(params),
                         decoder: Default::default(),
                         text: String::new(),
+                        streamed: 0,
                         n_generated: 0,
                         max_tokens: params.max_tokens,
                         started: Instant::now(),
@@ -734,19 +736,24 @@ impl<'m> Worker<'m> {
                     slot.n_generated += 1;
                     let bytes = vocab.token_to_piece(token, false, None);
                     let piece = slot.decoder.push(&bytes);
+                    slot.next = Some(token);
                     if !piece.is_empty() {
                         slot.text.push_str(&piece);
-                        emit(Event::Token(slot.request, piece));
-                    }
-                    slot.next = Some(token);
-                    // A base model answering through the plain fallback goes on to
-                    // invent the next question; its answer ends where that starts.
-                    if !ignore_eog
-                        && plain_fallback
-                        && let Some(at) = slot.text.find(FALLBACK_STOP)
-                    {
-                        slot.text.truncate(at);
-                        stop_sequence = true;
+                        // A base model answering through the plain fallback goes on to
+                        // invent the next question; its answer ends where that starts.
+                        // Text that may be the start of that marker is held back from
+                        // the stream until the next token settles it.
+                        let mut upto = slot.text.len();
+                        if !ignore_eog && plain_fallback {
+                            if let Some(at) = slot.text[slot.streamed..].find(FALLBACK_STOP) {
+                                slot.text.truncate(slot.streamed + at);
+                                stop_sequence = true;
+                                upto = slot.text.len();
+                            } else {
+                                upto = streamable_len(&slot.text, FALLBACK_STOP);
+                            }
+                        }
+                        stream_to(slot, upto, emit);
                     }
                 }
                 let reason = if end || stop_sequence {
@@ -760,10 +767,9 @@ impl<'m> Worker<'m> {
                     && let Some(slot) = entry.take()
                 {
                     let _ = ctx.clear_kv_cache_seq(Some(slot.seq_id as u32), None, None);
-                    emit(Event::Done(
-                        slot.request,
-                        Ok(finish(slot, reason, &template_hash)),
-                    ));
+                    let request = slot.request;
+                    let out = finish(slot, reason, &template_hash, emit);
+                    emit(Event::Done(request, Ok(out)));
                 }
             }
         }
@@ -895,9 +901,38 @@ fn unfinished(slots: &[Option<Slot>], queue: &std::collections::VecDeque<usize>)
         .collect()
 }
 
-fn finish(mut slot: Slot, reason: FinishReason, template_hash: &str) -> GenerationOutput {
+/// Streams `slot.text[slot.streamed..upto]` as one token event.
+fn stream_to(slot: &mut Slot, upto: usize, emit: &mut dyn FnMut(Event)) {
+    if upto > slot.streamed {
+        emit(Event::Token(
+            slot.request,
+            slot.text[slot.streamed..upto].to_owned(),
+        ));
+        slot.streamed = upto;
+    }
+}
+
+/// How much of `text` may be streamed now: all of it but a tail that could be
+/// the beginning of `stop` (whether it is, only the next tokens tell).
+fn streamable_len(text: &str, stop: &str) -> usize {
+    (1..stop.len())
+        .rev()
+        .find(|&k| stop.is_char_boundary(k) && text.ends_with(&stop[..k]))
+        .map_or(text.len(), |k| text.len() - k)
+}
+
+/// Ends a sequence: streams whatever was held back (the decoder's tail, a
+/// partial stop marker that never completed) and builds its output.
+fn finish(
+    mut slot: Slot,
+    reason: FinishReason,
+    template_hash: &str,
+    emit: &mut dyn FnMut(Event),
+) -> GenerationOutput {
     let tail = slot.decoder.finish();
     slot.text.push_str(&tail);
+    let end = slot.text.len();
+    stream_to(&mut slot, end, emit);
     let now = Instant::now();
     let first = slot.first_token_at.unwrap_or(now);
     GenerationOutput {
@@ -914,6 +949,17 @@ fn finish(mut slot: Slot, reason: FinishReason, template_hash: &str) -> Generati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stream_holds_back_only_a_possible_stop_marker() {
+        assert_eq!(streamable_len("Drink water.", FALLBACK_STOP), 12);
+        assert_eq!(streamable_len("Drink water.\n", FALLBACK_STOP), 12);
+        assert_eq!(streamable_len("Drink water.\nQuest", FALLBACK_STOP), 12);
+        // Not a prefix of the marker: nothing held.
+        assert_eq!(streamable_len("Drink water.\nQx", FALLBACK_STOP), 15);
+        assert_eq!(streamable_len("", FALLBACK_STOP), 0);
+        assert_eq!(streamable_len("Zoë\n", FALLBACK_STOP), "Zoë".len());
+    }
 
     #[test]
     fn utf8_decoder_joins_split_characters() {

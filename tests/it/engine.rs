@@ -205,8 +205,9 @@ fn a_model_without_a_template_uses_the_plain_fallback_and_stops_at_the_next_ques
     );
     let mut req = request("What helps with sweaty hands?", 3, 160);
     req.params.temperature = 0.0;
+    let mut streamed = String::new();
     let out = e
-        .generate(&req, &mut |_| {}, &CancelToken::new())
+        .generate(&req, &mut |p| streamed.push_str(p), &CancelToken::new())
         .expect("answer");
     assert!(
         !out.text
@@ -214,6 +215,9 @@ fn a_model_without_a_template_uses_the_plain_fallback_and_stops_at_the_next_ques
         "{:?}",
         out.text
     );
+    // The stream never shows the invented next question, not even briefly:
+    // the pieces add up to exactly the stored answer.
+    assert_eq!(streamed, out.text);
     assert!(out.completion_tokens > 0);
     assert_eq!(
         out.finish_reason,
