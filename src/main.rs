@@ -342,10 +342,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// The process-wide token that Ctrl-C cancels. The first Ctrl-C asks the job
+/// to stop gracefully: answers in flight end as cancelled and are not stored,
+/// everything finished is already committed. A second Ctrl-C exits at once,
+/// which loses nothing either (every answer is its own transaction).
 fn cancel_on_ctrl_c() -> CancelToken {
-    // Ctrl-C ends the process; answers already stored are kept by design
-    // (each one is committed as it finishes), so no handler is needed.
-    CancelToken::new()
+    static TOKEN: std::sync::OnceLock<CancelToken> = std::sync::OnceLock::new();
+    TOKEN
+        .get_or_init(|| {
+            let token = CancelToken::new();
+            let handler_token = token.clone();
+            let installed = ctrlc::set_handler(move || {
+                if handler_token.is_cancelled() {
+                    eprintln!("\ninterrupted again: exiting now (stored answers are kept)");
+                    std::process::exit(130);
+                }
+                eprintln!("\nstopping… (press Ctrl-C again to quit at once)");
+                handler_token.cancel();
+            });
+            if let Err(e) = installed {
+                eprintln!("warning: Ctrl-C will end the process abruptly ({e})");
+            }
+            token
+        })
+        .clone()
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -692,6 +712,9 @@ fn generate_command(
     let cancel = cancel_on_ctrl_c();
     let mut failures = 0;
     for name in &args.model {
+        if cancel.is_cancelled() {
+            break;
+        }
         let record = store.model_by_name(name)?;
         let cfg = generate::engine_config(
             &record,
@@ -726,6 +749,11 @@ fn generate_command(
             eprintln!("  {item}: {err}");
         }
         failures += summary.failed;
+    }
+    if cancel.is_cancelled() {
+        bail!(
+            "interrupted: the answers finished so far are stored; rerun the same command to resume"
+        );
     }
     if failures > 0 {
         bail!("{failures} items could not be answered (see above); rerun to retry them");

@@ -200,6 +200,61 @@ fn generation_resumes_after_the_process_is_killed() {
     assert!(out.contains("6 already answered, 0 answered now"), "{out}");
 }
 
+/// Ctrl-C (SIGINT) stops a run gracefully: the process says how to resume and
+/// exits non-zero soon after, with every finished answer stored.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_generation_gracefully() {
+    let ws = Workspace::new().with_model();
+    let args = [
+        "generate",
+        "--model",
+        "smol",
+        "--limit",
+        "8",
+        "--max-tokens",
+        "64",
+        "--parallel",
+        "2",
+        "--threads",
+        "2",
+    ];
+    let child = ws
+        .cmd()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while generation_count(&ws) < 1 {
+        assert!(Instant::now() < deadline, "no answers stored within 120 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let sent = Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    let stderr = stderr_of(&out);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(30),
+        "took {:?} to stop",
+        sent.elapsed()
+    );
+    assert!(stderr.contains("stopping"), "{stderr}");
+    assert!(
+        stderr.contains("rerun the same command to resume"),
+        "{stderr}"
+    );
+    // Resuming from here is what the kill -9 test above checks.
+    let stored = generation_count(&ws);
+    assert!((1..8).contains(&stored), "{stored} answers stored");
+}
+
 /// CSV and JSON Lines survive commas, quotes, newlines and non-ASCII text.
 #[test]
 fn export_round_trips_through_the_csv_crate() {
