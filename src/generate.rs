@@ -153,6 +153,9 @@ pub fn open_backend(
                     .clone()
                     .unwrap_or_else(|| model.name.clone()),
                 api_key_env: model.api_key_env.clone(),
+                // The model's "parallel sequences" setting is, for an endpoint,
+                // how many requests are in flight at once.
+                concurrency: config.n_parallel.max(1),
                 ..RemoteConfig::default()
             };
             Ok(Box::new(RemoteBackend::new(cfg)?))

@@ -98,6 +98,10 @@ pub struct RemoteConfig {
     pub initial_backoff_ms: u64,
     /// Whether to ask for a server-sent-event stream.
     pub stream: bool,
+    /// How many requests of one batch are in flight at once (at least 1).
+    /// Servers such as vLLM and llama.cpp's batch concurrent requests, so a
+    /// batch finishes several times sooner than one request after another.
+    pub concurrency: u32,
 }
 
 impl Default for RemoteConfig {
@@ -111,6 +115,7 @@ impl Default for RemoteConfig {
             max_retries: 4,
             initial_backoff_ms: 500,
             stream: true,
+            concurrency: 4,
         }
     }
 }
@@ -613,6 +618,10 @@ impl Backend for RemoteBackend {
         }
     }
 
+    fn parallelism(&self) -> usize {
+        self.config.concurrency.max(1) as usize
+    }
+
     fn generate_batch(
         &self,
         requests: &[GenerationRequest],
@@ -620,11 +629,58 @@ impl Backend for RemoteBackend {
         on_done: &mut DoneSink<'_>,
         cancel: &CancelToken,
     ) {
-        for (index, request) in requests.iter().enumerate() {
-            let result = self.generate_one(request, &mut |piece| on_token(index, piece), cancel);
-            on_done(index, result);
+        let workers = (self.config.concurrency.max(1) as usize).min(requests.len());
+        if workers <= 1 {
+            for (index, request) in requests.iter().enumerate() {
+                let result =
+                    self.generate_one(request, &mut |piece| on_token(index, piece), cancel);
+                on_done(index, result);
+            }
+            return;
         }
+        // Worker threads take the next request from a shared counter and pass
+        // what they receive back here, so the sinks run on the caller's thread
+        // (they need not be Send) and each answer is reported as it finishes.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = mpsc::channel::<BatchEvent>();
+        thread::scope(|scope| {
+            for _ in 0..workers {
+                let tx = tx.clone();
+                let next = &next;
+                scope.spawn(move || {
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some(request) = requests.get(index) else {
+                            break;
+                        };
+                        let result = self.generate_one(
+                            request,
+                            &mut |piece| {
+                                let _ = tx.send(BatchEvent::Token(index, piece.to_owned()));
+                            },
+                            cancel,
+                        );
+                        if tx.send(BatchEvent::Done(index, result)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            for event in rx {
+                match event {
+                    BatchEvent::Token(index, piece) => on_token(index, &piece),
+                    BatchEvent::Done(index, result) => on_done(index, result),
+                }
+            }
+        });
     }
+}
+
+/// What a batch worker passes to the calling thread.
+enum BatchEvent {
+    Token(usize, String),
+    Done(usize, Result<GenerationOutput, InferenceError>),
 }
 
 /// The outcome of one HTTP exchange.

@@ -22,6 +22,7 @@ fn config(server: &StubServer, stream: bool) -> RemoteConfig {
         max_retries: 2,
         initial_backoff_ms: 10,
         stream,
+        concurrency: 1,
     }
 }
 
@@ -566,5 +567,45 @@ fn api_key_never_leaks_into_debug_or_errors() {
         requests[0].header("authorization"),
         Some(format!("Bearer {key}").as_str()),
         "the key was really sent"
+    );
+}
+
+/// A batch keeps `concurrency` requests in flight at once, reports every
+/// answer under its own index, and streams each answer's pieces in order.
+#[test]
+fn a_batch_sends_requests_concurrently() {
+    let pieces = [
+        delta("Hands "),
+        delta("sweat."),
+        finish("stop"),
+        "[DONE]".to_string(),
+    ];
+    let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let replies = (0..6)
+        .map(|_| Reply::sse(&refs).delay_between_pieces(Duration::from_millis(150)))
+        .collect();
+    let server = StubServer::start(replies);
+    let backend = backend(RemoteConfig {
+        concurrency: 3,
+        ..config(&server, true)
+    });
+    let requests = vec![request(); 6];
+    let mut streamed = vec![String::new(); 6];
+    let mut done: Vec<Option<Result<String, String>>> = vec![None; 6];
+    backend.generate_batch(
+        &requests,
+        &mut |i, p| streamed[i].push_str(p),
+        &mut |i, r| done[i] = Some(r.map(|o| o.text).map_err(|e| e.to_string())),
+        &CancelToken::new(),
+    );
+    for (i, (answer, stream)) in done.iter().zip(&streamed).enumerate() {
+        assert_eq!(answer, &Some(Ok("Hands sweat.".to_string())), "answer {i}");
+        assert_eq!(stream, "Hands sweat.", "stream {i}");
+    }
+    assert_eq!(server.request_count(), 6);
+    assert_eq!(
+        server.peak_concurrency(),
+        3,
+        "three requests in flight at once"
     );
 }

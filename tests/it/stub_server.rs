@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -196,7 +196,15 @@ pub struct StubServer {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<RecordedRequest>>>,
     stop: Arc<AtomicBool>,
+    load: Arc<Load>,
     acceptor: Option<JoinHandle<()>>,
+}
+
+/// Connections being served now, and the most ever served at once.
+#[derive(Default)]
+struct Load {
+    now: AtomicUsize,
+    peak: AtomicUsize,
 }
 
 impl StubServer {
@@ -210,18 +218,21 @@ impl StubServer {
             .expect("make the listener non-blocking");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let load = Arc::new(Load::default());
         let acceptor = {
             let requests = Arc::clone(&requests);
             let stop = Arc::clone(&stop);
+            let load = Arc::clone(&load);
             thread::Builder::new()
                 .name("stub-server".into())
-                .spawn(move || accept_loop(&listener, script.into(), &requests, &stop))
+                .spawn(move || accept_loop(&listener, script.into(), &requests, &stop, &load))
                 .expect("spawn the stub server")
         };
         Self {
             addr,
             requests,
             stop,
+            load,
             acceptor: Some(acceptor),
         }
     }
@@ -242,6 +253,11 @@ impl StubServer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The most connections that were being served at the same time.
+    pub fn peak_concurrency(&self) -> usize {
+        self.load.peak.load(Ordering::SeqCst)
     }
 
     /// How many requests were received so far.
@@ -267,6 +283,7 @@ fn accept_loop(
     mut script: VecDeque<Reply>,
     requests: &Arc<Mutex<Vec<RecordedRequest>>>,
     stop: &Arc<AtomicBool>,
+    load: &Arc<Load>,
 ) {
     let started = Instant::now();
     let mut connections = Vec::new();
@@ -278,9 +295,16 @@ fn accept_loop(
                     .unwrap_or_else(|| Reply::text(418, "stub server: no scripted reply left"));
                 let requests = Arc::clone(requests);
                 let stop = Arc::clone(stop);
-                let handle = thread::Builder::new()
-                    .name("stub-connection".into())
-                    .spawn(move || serve(stream, &reply, &requests, &stop, started));
+                let load = Arc::clone(load);
+                let handle =
+                    thread::Builder::new()
+                        .name("stub-connection".into())
+                        .spawn(move || {
+                            let now = load.now.fetch_add(1, Ordering::SeqCst) + 1;
+                            load.peak.fetch_max(now, Ordering::SeqCst);
+                            serve(stream, &reply, &requests, &stop, started);
+                            load.now.fetch_sub(1, Ordering::SeqCst);
+                        });
                 if let Ok(handle) = handle {
                     connections.push(handle);
                 }
