@@ -27,7 +27,7 @@ describe("missingFields", () => {
   it.each([
     ["complete", (s: ReviewState) => setPreference(s, "tie"), []],
     ["no preference", (s: ReviewState) => s, ["preference"]],
-    ["one score missing", (s: ReviewState) => setPreference(fromItem({ ...item(["A", "B"]), answers: item(["A", "B"]).answers.map((a) => ({ ...a, rating: { ...a.rating, accuracy: 3, appropriateness: 3, empathy: a.label === "B" ? null : 3 } })) }), "better:A"), ["B:empathy"]],
+    ["one score missing", (_s: ReviewState) => setPreference(fromItem({ ...item(["A", "B"]), answers: item(["A", "B"]).answers.map((a) => ({ ...a, rating: { ...a.rating, accuracy: 3, appropriateness: 3, empathy: a.label === "B" ? null : 3 } })) }), "better:A"), ["B:empathy"]],
     ["harm flagged without likelihood", (s: ReviewState) => setPreference(setRowValue(s, "C", "harm", "severe"), "tie"), ["C:harm_likelihood"]],
     ["harm flagged with likelihood", (s: ReviewState) => setPreference(setRowValue(setRowValue(s, "C", "harm", "mild_moderate"), "C", "harm_likelihood", "low"), "tie"), []],
     ["harm none needs no likelihood", (s: ReviewState) => setPreference(setRowValue(s, "A", "harm", "none"), "tie"), []],

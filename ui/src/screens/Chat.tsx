@@ -2,8 +2,9 @@
 // tokens streamed over a Channel.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, channel, newJobId, toAppError } from "../api";
-import type { AppError, ChatEvent, ChatMessage, GenerationOutput, ModelView, SamplingParams } from "../bindings";
+import type { ChatEvent, ChatMessage, GenerationOutput, ModelView, SamplingParams } from "../bindings";
 import { Busy, ErrorBox, Field } from "../components/common";
+import { useLoaded } from "../components/useLoaded";
 
 type Turn = ChatMessage & { streaming?: boolean };
 
@@ -19,8 +20,17 @@ const PARAM_FIELDS: { key: keyof SamplingParams; label: string; step: string; te
 ];
 
 export function ChatScreen(props: { active: boolean }) {
-  const [models, setModels] = useState<ModelView[] | null>(null);
   const [model, setModel] = useState("");
+  // The model list reloads whenever the screen is shown; the choice survives if still there.
+  const { data: models, error, setError } = useLoaded(
+    () =>
+      api.listModels().then((m) => {
+        setModel((cur) => (cur && m.some((x) => x.name === cur) ? cur : (m[0]?.name ?? "")));
+        return m;
+      }),
+    props.active,
+    [] as ModelView[],
+  );
   const [defaults, setDefaults] = useState<{ system_prompt: string; params: SamplingParams } | null>(null);
   const [system, setSystem] = useState("");
   const [params, setParams] = useState<Record<keyof SamplingParams, string> | null>(null);
@@ -28,7 +38,6 @@ export function ChatScreen(props: { active: boolean }) {
   const [input, setInput] = useState("");
   const [jobId, setJobId] = useState<string | null>(null);
   const [last, setLast] = useState<GenerationOutput | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
   const listRef = useRef<HTMLDivElement>(null);
 
   const applyDefaults = (d: { system_prompt: string; params: SamplingParams }) => {
@@ -45,20 +54,6 @@ export function ChatScreen(props: { active: boolean }) {
       })
       .catch((e) => setError(toAppError(e)));
   }, []);
-
-  useEffect(() => {
-    if (!props.active) return;
-    api
-      .listModels()
-      .then((m) => {
-        setModels(m);
-        setModel((cur) => (cur && m.some((x) => x.name === cur) ? cur : (m[0]?.name ?? "")));
-      })
-      .catch((e) => {
-        setModels((m) => m ?? []);
-        setError(toAppError(e));
-      });
-  }, [props.active]);
 
   useEffect(() => {
     const el = listRef.current;

@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, channel, newJobId, toAppError } from "../api";
 import type { AppError, ManifestEntry, ModelView, ProgressEvent as JobEvent } from "../bindings";
 import { Busy, Chip, ErrorBox, Field, ProgressBar } from "../components/common";
+import { useLoaded } from "../components/useLoaded";
 import type { JobProgress } from "../jobs";
 import { foldJobEvent, formatBytes, jobStart } from "../jobs";
 
@@ -17,24 +18,7 @@ const STATE_TEXT: Record<string, string> = {
 };
 
 export function ModelsScreen(props: { active: boolean; manifest: ManifestEntry[]; onChanged: () => void }) {
-  const [models, setModels] = useState<ModelView[] | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
-
-  const load = () =>
-    api
-      .listModels()
-      .then((m) => {
-        setModels(m);
-        setError(null);
-      })
-      .catch((e) => {
-        setModels((m) => m ?? []);
-        setError(toAppError(e));
-      });
-
-  useEffect(() => {
-    if (props.active) void load();
-  }, [props.active]);
+  const { data: models, setData: setModels, error, setError, reload: load } = useLoaded(() => api.listModels(), props.active, [] as ModelView[]);
 
   const upsert = (m: ModelView) => {
     setModels((list) => {

@@ -14,7 +14,6 @@ import {
   fromItem,
   markSaved,
   preferenceOptions,
-  ratingKey,
   setPreference,
   setRatingField,
   setRowValue,
@@ -425,12 +424,12 @@ function FocusHint(props: { state: ReviewState; rows: readonly RowDef[]; focus: 
       <strong>
         {answerName(label)} · {row.label}:
       </strong>{" "}
-      {rowHint(row, props.state.ratings[label]?.[row.id])}
+      {rowHint(row)}
     </span>
   );
 }
 
-function rowHint(row: RowDef, value: unknown): string {
+function rowHint(row: RowDef): string {
   if (row.kind === "choice") {
     return `keys 1–${row.options.length}: ${row.options.map((o, i) => `${i + 1} ${o.label}`).join(" · ")}`;
   }

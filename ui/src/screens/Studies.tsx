@@ -4,29 +4,13 @@ import { useEffect, useState } from "preact/hooks";
 import { api, channel, newJobId, toAppError } from "../api";
 import type { AppError, GenerateSummary, ModelView, ProgressEvent as JobEvent, RaterView, StudyInput, StudyView } from "../bindings";
 import { Busy, Chip, ErrorBox, Field, ProgressBar } from "../components/common";
+import { useLoaded } from "../components/useLoaded";
 import type { JobProgress } from "../jobs";
 import { foldJobEvent, jobStart } from "../jobs";
 
 export function StudiesScreen(props: { active: boolean; categories: string[] }) {
-  const [studies, setStudies] = useState<StudyView[] | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
+  const { data: studies, setData: setStudies, error, setError, reload: load } = useLoaded(() => api.listStudies(), props.active, [] as StudyView[]);
   const [creating, setCreating] = useState(false);
-
-  const load = () =>
-    api
-      .listStudies()
-      .then((s) => {
-        setStudies(s);
-        setError(null);
-      })
-      .catch((e) => {
-        setStudies((s) => s ?? []);
-        setError(toAppError(e));
-      });
-
-  useEffect(() => {
-    if (props.active) void load();
-  }, [props.active]);
 
   const replace = (s: StudyView) => setStudies((list) => (list ?? []).map((x) => (x.id === s.id ? s : x)));
 
