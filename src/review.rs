@@ -5,6 +5,8 @@
 //! size or timing. Answers are shown in an order shuffled per rater and item
 //! from a stored seed, so reopening shows the same order.
 
+pub mod results;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{DomainPack, Rubric};

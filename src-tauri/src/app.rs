@@ -622,6 +622,13 @@ impl App {
         Self::study_view(&store, &store.study(study_id)?)
     }
 
+    /// A study's results from its submitted ratings, per model (unblinded:
+    /// the coordinator's view, never sent to the review screen).
+    pub fn study_results(&self, study_id: i64) -> Result<review::results::StudyResults, AppError> {
+        let store = lock(&self.store);
+        Ok(review::results::study_results(&store, study_id)?)
+    }
+
     /// Exports a study's ratings (unblinded) to a CSV file, atomically.
     pub fn export_study_ratings(&self, study_id: i64, path: &str) -> Result<i64, AppError> {
         let path = expand_home(path.trim());

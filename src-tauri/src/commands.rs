@@ -7,6 +7,7 @@ use llm4sweat::domain::Rubric;
 use llm4sweat::generate::GenerateSummary;
 use llm4sweat::inference::{ChatMessage, GenerationOutput, SamplingParams};
 use llm4sweat::progress::{Progress, ProgressEvent};
+use llm4sweat::review::results::StudyResults;
 use llm4sweat::review::{BlindedItem, QueueEntry};
 use llm4sweat::store::RatingRow;
 use serde::Serialize;
@@ -247,6 +248,13 @@ pub async fn generate_study_answers(
 #[specta::specta]
 pub async fn close_study(app: AppState<'_>, study_id: i64) -> Result<StudyView, AppError> {
     blocking(&app, move |a| a.close_study(study_id)).await
+}
+
+/// A study's results per model (means with 95 % intervals, safety flags, preferences).
+#[tauri::command]
+#[specta::specta]
+pub async fn study_results(app: AppState<'_>, study_id: i64) -> Result<StudyResults, AppError> {
+    blocking(&app, move |a| a.study_results(study_id)).await
 }
 
 /// Exports a study's ratings to CSV; returns the rows written.

@@ -299,6 +299,22 @@ fn a_rating_round_trip_and_bad_input_leave_the_database_intact() {
         .expect_err("bad path");
     assert_eq!(err.code, "io");
 
+    // Results: one submitted item; the two models got 4s and 2s, in some blinded order.
+    let res = app.study_results(1).expect("results");
+    assert_eq!((res.submitted_items, res.raters), (1, 1));
+    let mut means: Vec<f64> = res
+        .models
+        .iter()
+        .map(|m| m.axes[0].mean.expect("rated"))
+        .collect();
+    means.sort_by(f64::total_cmp);
+    assert_eq!(means, [2.0, 4.0]);
+    assert!(res.models.iter().all(|m| m.preference.ties == 1));
+    assert_eq!(
+        app.study_results(999).expect_err("no such study").code,
+        "not_found"
+    );
+
     let store = Store::open(&fx.paths().db).expect("open");
     assert!(store.integrity_ok().expect("integrity"));
     assert_eq!(store.count(Table::Generations).expect("count"), 12);

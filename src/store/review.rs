@@ -375,6 +375,23 @@ impl Store {
         )
     }
 
+    /// Names of a study's models, in the order of their ids (the order the
+    /// study lists them in).
+    pub fn study_model_names(&self, study_id: i64) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT m.name FROM study_models sm JOIN models m ON m.id = sm.model_id
+                 WHERE sm.study_id = ?1 ORDER BY sm.model_id",
+            )
+            .ctx("reading a study's models")?;
+        let rows = stmt
+            .query_map([study_id], |r| r.get(0))
+            .ctx("reading a study's models")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading a study's models")
+    }
+
     fn ids(&self, sql: &str, key: i64) -> Result<Vec<i64>, StoreError> {
         let mut stmt = self.conn.prepare_cached(sql).ctx("reading ids")?;
         let rows = stmt.query_map([key], |r| r.get(0)).ctx("reading ids")?;

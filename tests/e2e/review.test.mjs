@@ -290,5 +290,20 @@ test("review flow: keyboard rating, restart, CSV export", async (t) => {
       const row = mine.find((r) => key(r) === key(e));
       assert.equal(row.preferred, e.preferred, `preferred is ${e.preferred} for the answer scored ${key(e)}`);
     }
+
+    // The results chart agrees with the export: one submitted item, so each model's mean
+    // on every axis is the score its answer got.
+    await (await study.find(tid("study-results-toggle"))).click();
+    await waitFor(async () => (await study.findAll(tid("results-axis-row"))).length === mine.length * SCORE_AXES.length, {
+      message: "one results-axis-row per model and axis",
+    });
+    for (const r of mine) {
+      for (const axis of SCORE_AXES) {
+        const bar = await study.find(`${tid("results-axis-row")}[data-model="${r.model}"][data-axis="${axis}"]`);
+        assert.equal(Number(await bar.attribute("data-mean")), Number(r[axis]), `the chart's ${axis} mean of ${r.model}`);
+      }
+      const pref = await study.find(`${tid("results-preference-row")}[data-model="${r.model}"]`);
+      assert.equal(await pref.attribute("data-wins"), r.preferred === "true" ? "1" : "0", `the chart's preference wins of ${r.model}`);
+    }
   });
 });

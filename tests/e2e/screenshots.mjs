@@ -1,5 +1,5 @@
 // Captures the main screens of the real desktop app at 1440×900 into assets/screenshots/
-// (review.png, studies.png, models.png, chat.png). Run it with scripts/screenshots.sh,
+// (review.png, studies.png, results.png, models.png, chat.png). Run it with scripts/screenshots.sh,
 // which builds the app and prepares the demo workspace. Not a test file (no *.test.mjs).
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -78,6 +78,40 @@ try {
     await overlap.sendKeys("1");
     await s.execute("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);");
     await save(s, "studies");
+  });
+
+  await step(driver, "results", async () => {
+    // Rate and submit a few more items with the keyboard, as a rater would, so that the
+    // coordinator's results chart has something to show.
+    await (await s.find(tid("study-new"))).click(); // closes the new-study form
+    await goTo(s, "review");
+    const queue = await readQueue(s);
+    for (const [n, entry] of queue.slice(1, 5).entries()) {
+      await entry.el.click();
+      const { labels, rows } = await waitForItem(s, entry.id);
+      const plans = labels.map((_, i) => SCORE_PLANS[(n + i) % SCORE_PLANS.length]);
+      await scoreWithKeyboard(s, labels, rows, plans, { check: false });
+      await s.pressKeys(labels[n % labels.length].toLowerCase());
+      await waitFor(async () => (await (await s.find(tid("missing-count"))).text()).includes("Complete"), {
+        message: "the item to be complete",
+      });
+      await s.pressKeys(Key.Enter);
+      await waitFor(async () => {
+        const items = await s.findAll(tid("review-item"));
+        return items.length === 0 || (await items[0].attribute("data-assignment-id")) !== entry.id;
+      }, { message: "the submitted item to be replaced" });
+      const backs = await s.findAll(tid("back-to-queue"));
+      if (backs.length > 0) await backs[0].click();
+      await s.waitFor(tid("queue"));
+    }
+    await goTo(s, "studies");
+    const toggle = await s.waitFor(tid("study-results-toggle"), { message: "the results button" });
+    await toggle.click();
+    await s.waitFor(tid("results-basis"), { message: "the results panel with submitted ratings" });
+    await s.execute(
+      "document.activeElement && document.activeElement.blur(); document.querySelector('[data-testid=\"study-results-toggle\"]').scrollIntoView({ block: 'start' });",
+    );
+    await save(s, "results");
   });
 
   await step(driver, "models", async () => {

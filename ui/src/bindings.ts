@@ -43,6 +43,8 @@ export const commands = {
 	generateStudyAnswers: (jobId: string, studyId: number, onEvent: Channel<ProgressEvent>) => typedError<GenerateSummary[], AppError>(__TAURI_INVOKE("generate_study_answers", { jobId, studyId, onEvent })),
 	/**  Closes a study. */
 	closeStudy: (studyId: number) => typedError<StudyView, AppError>(__TAURI_INVOKE("close_study", { studyId })),
+	/**  A study's results per model (means with 95 % intervals, safety flags, preferences). */
+	studyResults: (studyId: number) => typedError<StudyResults, AppError>(__TAURI_INVOKE("study_results", { studyId })),
 	/**  Exports a study's ratings to CSV; returns the rows written. */
 	exportStudyRatings: (studyId: number, path: string) => typedError<number, AppError>(__TAURI_INVOKE("export_study_ratings", { studyId, path })),
 	/**  System prompt and sampling defaults for the chat screen. */
@@ -68,6 +70,23 @@ export type AppError = {
 	message: string,
 	/**  The underlying causes, when there are any. */
 	details: string | null,
+};
+
+/**  One axis of one model. */
+export type AxisResult = {
+	/**  `accuracy`, `appropriateness` or `empathy`. */
+	axis: string,
+	/**  Scores given. */
+	n: number,
+	/**  Mean score (1–5); `None` without scores. */
+	mean: number | null,
+	/**
+	 *  Half-width of the 95 % confidence interval of the mean (normal
+	 *  approximation, 1.96 × standard error); `None` under two scores.
+	 */
+	ci95: number | null,
+	/**  How many times each score 1..=5 was given. */
+	counts: [number, number, number, number, number],
 };
 
 /**  One answer as a rater sees it. */
@@ -168,6 +187,18 @@ export type GenerationOutput = {
 	template_hash: string,
 };
 
+/**  Safety flags given to one model's answers. */
+export type HarmResult = {
+	/**  No harm. */
+	none: number,
+	/**  Mild or moderate harm. */
+	mild_moderate: number,
+	/**  Severe harm. */
+	severe: number,
+	/**  Of the harmful ones, those judged likely (medium or high likelihood). */
+	likely: number,
+};
+
 /**  A model from the manifest. */
 export type ManifestEntry = {
 	/**  Name. */
@@ -184,6 +215,20 @@ export type ManifestEntry = {
 	fetched: boolean,
 	/**  Whether it is the default model. */
 	is_default: boolean,
+};
+
+/**  One model's results. */
+export type ModelResult = {
+	/**  Model name (unblinded: this is the coordinator's view). */
+	model: string,
+	/**  Submitted ratings of its answers. */
+	ratings: number,
+	/**  One entry per axis of [`AXES`], in that order. */
+	axes: AxisResult[],
+	/**  Safety flags. */
+	harm: HarmResult,
+	/**  Preferences. */
+	preference: PreferenceResult,
 };
 
 /**  A registered model, for the coordinator's models screen. */
@@ -214,6 +259,18 @@ export type ModelView = {
 	gpu_layers: number,
 	/**  Parallel sequences. */
 	n_parallel: number,
+};
+
+/**  How raters' preferences fell for one model, over the items it answered. */
+export type PreferenceResult = {
+	/**  This model's answer was the better one. */
+	wins: number,
+	/**  Another model's answer was the better one. */
+	losses: number,
+	/**  A tie. */
+	ties: number,
+	/**  The rater found every answer bad. */
+	both_bad: number,
 };
 
 /**  One progress event of a long job. */
@@ -359,6 +416,18 @@ export type StudyProgress = {
 	submitted: number,
 	/**  Items assigned. */
 	total: number,
+};
+
+/**  A study's results. */
+export type StudyResults = {
+	/**  The study. */
+	study_id: number,
+	/**  Submitted items (assignments) the figures are based on. */
+	submitted_items: number,
+	/**  Raters who submitted at least one item. */
+	raters: number,
+	/**  Every model of the study, in the study's order, rated or not. */
+	models: ModelResult[],
 };
 
 /**  A study for the coordinator. */

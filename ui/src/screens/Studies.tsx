@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, channel, newJobId, toAppError } from "../api";
 import type { AppError, GenerateSummary, ModelView, ProgressEvent as JobEvent, RaterView, StudyInput, StudyView } from "../bindings";
 import { Busy, Chip, ErrorBox, Field, ProgressBar } from "../components/common";
+import { ResultsPanel } from "../components/Results";
 import { useLoaded } from "../components/useLoaded";
 import type { JobProgress } from "../jobs";
 import { foldJobEvent, jobStart } from "../jobs";
@@ -65,6 +66,7 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
   const [exportPath, setExportPath] = useState("~/llm4sweat-ratings.csv");
   const [exported, setExported] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const [showResults, setShowResults] = useState(false);
 
   const generate = async () => {
     const id = newJobId("generate");
@@ -160,6 +162,17 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
           ))}
         </div>
       )}
+
+      <button
+        type="button"
+        class="results-toggle"
+        data-testid="study-results-toggle"
+        aria-expanded={showResults}
+        onClick={() => setShowResults((v) => !v)}
+      >
+        {showResults ? "Hide results" : "Show results"}
+      </button>
+      {showResults && <ResultsPanel studyId={s.id} />}
 
       {p && (
         <div class="job" data-testid="study-job">

@@ -1,0 +1,282 @@
+//! A study's results for its coordinator: per model (unblinded), the mean of
+//! each rubric axis with a 95 % confidence interval and the distribution of
+//! scores, the safety flags, and how often raters preferred it.
+//!
+//! Only submitted items count: drafts can still change.
+
+use serde::{Deserialize, Serialize};
+
+use crate::review::ReviewError;
+use crate::store::{RatingExportRow, Store};
+
+/// The rubric axes scored 1 to 5, in display order.
+pub const AXES: [&str; 3] = ["accuracy", "appropriateness", "empathy"];
+
+/// One axis of one model.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AxisResult {
+    /// `accuracy`, `appropriateness` or `empathy`.
+    pub axis: String,
+    /// Scores given.
+    pub n: u32,
+    /// Mean score (1–5); `None` without scores.
+    pub mean: Option<f64>,
+    /// Half-width of the 95 % confidence interval of the mean (normal
+    /// approximation, 1.96 × standard error); `None` under two scores.
+    pub ci95: Option<f64>,
+    /// How many times each score 1..=5 was given.
+    pub counts: [u32; 5],
+}
+
+/// Safety flags given to one model's answers.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HarmResult {
+    /// No harm.
+    pub none: u32,
+    /// Mild or moderate harm.
+    pub mild_moderate: u32,
+    /// Severe harm.
+    pub severe: u32,
+    /// Of the harmful ones, those judged likely (medium or high likelihood).
+    pub likely: u32,
+}
+
+/// How raters' preferences fell for one model, over the items it answered.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreferenceResult {
+    /// This model's answer was the better one.
+    pub wins: u32,
+    /// Another model's answer was the better one.
+    pub losses: u32,
+    /// A tie.
+    pub ties: u32,
+    /// The rater found every answer bad.
+    pub both_bad: u32,
+}
+
+/// One model's results.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelResult {
+    /// Model name (unblinded: this is the coordinator's view).
+    pub model: String,
+    /// Submitted ratings of its answers.
+    pub ratings: u32,
+    /// One entry per axis of [`AXES`], in that order.
+    pub axes: Vec<AxisResult>,
+    /// Safety flags.
+    pub harm: HarmResult,
+    /// Preferences.
+    pub preference: PreferenceResult,
+}
+
+/// A study's results.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyResults {
+    /// The study.
+    pub study_id: i64,
+    /// Submitted items (assignments) the figures are based on.
+    pub submitted_items: u32,
+    /// Raters who submitted at least one item.
+    pub raters: u32,
+    /// Every model of the study, in the study's order, rated or not.
+    pub models: Vec<ModelResult>,
+}
+
+/// Mean and 95 % confidence half-width of `scores`.
+fn mean_ci(scores: &[i64]) -> (Option<f64>, Option<f64>) {
+    if scores.is_empty() {
+        return (None, None);
+    }
+    let n = scores.len() as f64;
+    let mean = scores.iter().sum::<i64>() as f64 / n;
+    if scores.len() < 2 {
+        return (Some(mean), None);
+    }
+    let var = scores
+        .iter()
+        .map(|&s| (s as f64 - mean).powi(2))
+        .sum::<f64>()
+        / (n - 1.0);
+    (Some(mean), Some(1.96 * (var / n).sqrt()))
+}
+
+fn axis_score(row: &RatingExportRow, axis: &str) -> Option<i64> {
+    match axis {
+        "accuracy" => row.accuracy,
+        "appropriateness" => row.appropriateness,
+        "empathy" => row.empathy,
+        _ => None,
+    }
+}
+
+/// Aggregates `rows` (a study's rating rows) for `models`, in that order.
+/// Rows not yet submitted and rows of other models are left out.
+pub fn aggregate(study_id: i64, models: &[String], rows: &[RatingExportRow]) -> StudyResults {
+    let submitted: Vec<&RatingExportRow> =
+        rows.iter().filter(|r| r.status == "submitted").collect();
+    let mut items: Vec<(&str, &str)> = submitted
+        .iter()
+        .map(|r| (r.rater.as_str(), r.item.as_str()))
+        .collect();
+    items.sort_unstable();
+    items.dedup();
+    let mut raters: Vec<&str> = items.iter().map(|(r, _)| *r).collect();
+    raters.dedup();
+    let models = models
+        .iter()
+        .map(|model| {
+            let mine: Vec<&&RatingExportRow> =
+                submitted.iter().filter(|r| &r.model == model).collect();
+            let axes = AXES
+                .iter()
+                .map(|axis| {
+                    let scores: Vec<i64> = mine
+                        .iter()
+                        .filter_map(|r| axis_score(r, axis))
+                        .filter(|s| (1..=5).contains(s))
+                        .collect();
+                    let mut counts = [0u32; 5];
+                    for s in &scores {
+                        counts[(*s - 1) as usize] += 1;
+                    }
+                    let (mean, ci95) = mean_ci(&scores);
+                    AxisResult {
+                        axis: (*axis).to_owned(),
+                        n: scores.len() as u32,
+                        mean,
+                        ci95,
+                        counts,
+                    }
+                })
+                .collect();
+            let mut harm = HarmResult::default();
+            let mut preference = PreferenceResult::default();
+            for r in &mine {
+                match r.harm.as_deref() {
+                    Some("none") => harm.none += 1,
+                    Some("mild_moderate") => harm.mild_moderate += 1,
+                    Some("severe") => harm.severe += 1,
+                    _ => {}
+                }
+                if matches!(r.harm.as_deref(), Some("mild_moderate" | "severe"))
+                    && matches!(r.harm_likelihood.as_deref(), Some("medium" | "high"))
+                {
+                    harm.likely += 1;
+                }
+                match r.preference.as_deref() {
+                    Some("better") if r.preferred => preference.wins += 1,
+                    Some("better") => preference.losses += 1,
+                    Some("tie") => preference.ties += 1,
+                    Some("both_bad") => preference.both_bad += 1,
+                    _ => {}
+                }
+            }
+            ModelResult {
+                model: model.clone(),
+                ratings: mine.len() as u32,
+                axes,
+                harm,
+                preference,
+            }
+        })
+        .collect();
+    StudyResults {
+        study_id,
+        submitted_items: items.len() as u32,
+        raters: raters.len() as u32,
+        models,
+    }
+}
+
+/// The results of study `study_id` from its submitted ratings.
+pub fn study_results(store: &Store, study_id: i64) -> Result<StudyResults, ReviewError> {
+    store.study(study_id)?;
+    let names = store.study_model_names(study_id)?;
+    let rows = store.study_rating_rows(study_id)?;
+    Ok(aggregate(study_id, &names, &rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(rater: &str, item: &str, model: &str, scores: [i64; 3]) -> RatingExportRow {
+        RatingExportRow {
+            study: "s".into(),
+            rater: rater.into(),
+            specialty: "other".into(),
+            item: item.into(),
+            category: "treatment".into(),
+            model: model.into(),
+            generation_id: 0,
+            accuracy: Some(scores[0]),
+            appropriateness: Some(scores[1]),
+            empathy: Some(scores[2]),
+            harm: Some("none".into()),
+            harm_likelihood: None,
+            comment: None,
+            corrected_answer: None,
+            preference: Some("tie".into()),
+            preferred: false,
+            status: "submitted".into(),
+            submitted_at: None,
+        }
+    }
+
+    #[test]
+    fn means_intervals_counts_and_preferences() {
+        let mut rows = vec![
+            row("r1", "q1", "a", [4, 5, 3]),
+            row("r1", "q1", "b", [2, 3, 3]),
+            row("r2", "q1", "a", [5, 5, 4]),
+            row("r2", "q1", "b", [1, 2, 2]),
+        ];
+        for r in &mut rows[2..] {
+            r.preference = Some("better".into());
+            r.preferred = r.model == "a";
+        }
+        rows[3].harm = Some("severe".into());
+        rows[3].harm_likelihood = Some("high".into());
+        // A draft does not count.
+        let mut draft = row("r3", "q1", "a", [1, 1, 1]);
+        draft.status = "draft".into();
+        rows.push(draft);
+
+        let res = aggregate(7, &["a".into(), "b".into(), "c".into()], &rows);
+        assert_eq!((res.study_id, res.submitted_items, res.raters), (7, 2, 2));
+        let a = &res.models[0];
+        assert_eq!(a.ratings, 2);
+        assert_eq!(a.axes[0].axis, "accuracy");
+        assert_eq!(a.axes[0].mean, Some(4.5));
+        // sd = 0.7071, se = 0.5, ci = 0.98
+        assert!((a.axes[0].ci95.expect("ci") - 0.98).abs() < 1e-9);
+        assert_eq!(a.axes[0].counts, [0, 0, 0, 1, 1]);
+        assert_eq!(
+            a.preference,
+            PreferenceResult {
+                wins: 1,
+                losses: 0,
+                ties: 1,
+                both_bad: 0
+            }
+        );
+        let b = &res.models[1];
+        assert_eq!(b.preference.losses, 1);
+        assert_eq!((b.harm.none, b.harm.severe, b.harm.likely), (1, 1, 1));
+        // A model without ratings is listed, with no means.
+        let c = &res.models[2];
+        assert_eq!((c.ratings, c.axes[1].n, c.axes[1].mean), (0, 0, None));
+    }
+
+    #[test]
+    fn one_score_has_a_mean_but_no_interval() {
+        let res = aggregate(1, &["a".into()], &[row("r", "q", "a", [3, 3, 3])]);
+        assert_eq!(res.models[0].axes[2].mean, Some(3.0));
+        assert_eq!(res.models[0].axes[2].ci95, None);
+    }
+}

@@ -1,0 +1,159 @@
+// A study's results for the coordinator: per model, the mean of each rubric axis with its
+// 95 % interval, the preference split, and the safety flags. Unblinded by design, so it
+// stays behind a button on the Studies screen and never appears on the review screen.
+import { api } from "../api";
+import type { ModelResult, StudyResults } from "../bindings";
+import { axisBar, PREFERENCE_PARTS, preferenceSegments, SCALE_MAX, SCALE_MIN, scoreX, winRate } from "../results/chart";
+import { Busy, ErrorBox } from "./common";
+import { useLoaded } from "./useLoaded";
+
+const W = 320;
+const H = 16;
+const AXIS_TITLES: Record<string, string> = {
+  accuracy: "Accuracy",
+  appropriateness: "Appropriateness",
+  empathy: "Empathy",
+};
+const TICKS = Array.from({ length: SCALE_MAX - SCALE_MIN + 1 }, (_, i) => SCALE_MIN + i);
+
+function ScaleTicks() {
+  return (
+    <svg class="results-scale" width={W} height={14} viewBox={`-4 0 ${W + 8} 14`} aria-hidden="true">
+      {TICKS.map((t) => (
+        <text key={t} x={scoreX(t, W)} y={11} text-anchor="middle">
+          {t}
+        </text>
+      ))}
+    </svg>
+  );
+}
+
+function AxisRow(props: { model: ModelResult; index: number; axis: number }) {
+  const a = props.model.axes[props.axis];
+  if (!a) return null;
+  const bar = axisBar(a, W);
+  return (
+    <div class="results-row" data-testid="results-axis-row" data-model={props.model.model} data-axis={a.axis} data-mean={a.mean ?? ""}>
+      <span class="results-model">{props.model.model}</span>
+      <svg width={W} height={H} viewBox={`-4 0 ${W + 8} ${H}`} role="img" aria-label={`${props.model.model}, ${a.axis}: ${bar.label}`}>
+        <rect class="results-track" x={0} y={3} width={W} height={H - 6} rx={2} />
+        {TICKS.slice(1, -1).map((t) => (
+          <line key={t} class="results-grid" x1={scoreX(t, W)} x2={scoreX(t, W)} y1={1} y2={H - 1} />
+        ))}
+        <rect class={`results-bar model-${props.index % 4}`} x={0} y={3} width={bar.barWidth} height={H - 6} rx={2} />
+        {bar.ci && (
+          <g class="results-ci">
+            <line x1={bar.ci.x1} x2={bar.ci.x2} y1={H / 2} y2={H / 2} />
+            <line x1={bar.ci.x1} x2={bar.ci.x1} y1={2} y2={H - 2} />
+            <line x1={bar.ci.x2} x2={bar.ci.x2} y1={2} y2={H - 2} />
+          </g>
+        )}
+      </svg>
+      <span class="results-value">{bar.label}</span>
+    </div>
+  );
+}
+
+function PreferenceRow(props: { model: ModelResult }) {
+  const segs = preferenceSegments(props.model.preference, W);
+  const p = props.model.preference;
+  return (
+    <div class="results-row" data-testid="results-preference-row" data-model={props.model.model} data-wins={p.wins}>
+      <span class="results-model">{props.model.model}</span>
+      <svg width={W} height={H} viewBox={`-4 0 ${W + 8} ${H}`} role="img" aria-label={`${props.model.model}: ${segs.map((s) => `${s.count} ${s.label}`).join(", ") || "no verdicts"}`}>
+        <rect class="results-track" x={0} y={3} width={W} height={H - 6} rx={2} />
+        {segs.map((s) => (
+          <rect key={s.key} class={s.cls} x={s.x} y={3} width={s.width} height={H - 6}>
+            <title>{`${s.count} ${s.label}`}</title>
+          </rect>
+        ))}
+      </svg>
+      <span class="results-value">preferred in {winRate(p)}</span>
+    </div>
+  );
+}
+
+function Summary(props: { results: StudyResults }) {
+  const r = props.results;
+  if (r.submitted_items === 0) {
+    return (
+      <p class="muted" data-testid="results-empty">
+        No submitted ratings yet. Results appear here as raters submit items.
+      </p>
+    );
+  }
+  return (
+    <>
+      <p class="muted" data-testid="results-basis">
+        Based on {r.submitted_items} submitted item{r.submitted_items === 1 ? "" : "s"} from {r.raters} rater{r.raters === 1 ? "" : "s"}. Bars show
+        the mean score (1–5), whiskers its 95 % confidence interval.
+      </p>
+      {[0, 1, 2].map((axis) => (
+        <section class="results-group" key={axis}>
+          <h4>
+            {AXIS_TITLES[r.models[0]?.axes[axis]?.axis ?? ""] ?? ""}
+          </h4>
+          <ScaleTicks />
+          {r.models.map((m, i) => (
+            <AxisRow key={m.model} model={m} index={i} axis={axis} />
+          ))}
+        </section>
+      ))}
+      <section class="results-group">
+        <h4>Preference</h4>
+        {r.models.map((m) => (
+          <PreferenceRow key={m.model} model={m} />
+        ))}
+        <p class="results-legend">
+          {PREFERENCE_PARTS.map((part) => (
+            <span key={part.key}>
+              <i class={`swatch ${part.cls}`} /> {part.label}
+            </span>
+          ))}
+        </p>
+      </section>
+      <section class="results-group">
+        <h4>Safety flags</h4>
+        <table class="results-harm" data-testid="results-harm">
+          <thead>
+            <tr>
+              <th>Model</th>
+              <th>No harm</th>
+              <th>Mild–moderate</th>
+              <th>Severe</th>
+              <th>Harm likely</th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.models.map((m) => (
+              <tr key={m.model} data-model={m.model}>
+                <td>{m.model}</td>
+                <td>{m.harm.none}</td>
+                <td>{m.harm.mild_moderate}</td>
+                <td class={m.harm.severe > 0 ? "harm-severe" : undefined}>{m.harm.severe}</td>
+                <td>{m.harm.likely}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </>
+  );
+}
+
+/** Loads and shows the results of study `studyId`. */
+export function ResultsPanel(props: { studyId: number }) {
+  const { data, error, setError, reload } = useLoaded<StudyResults | null>(() => api.studyResults(props.studyId), true, null);
+  return (
+    <div class="results" data-testid="study-results">
+      <div class="results-head">
+        <p class="results-warning">These results name the models. Show them to coordinators, not to raters while the study runs.</p>
+        <button type="button" class="link" data-testid="study-results-refresh" onClick={() => void reload()}>
+          Refresh
+        </button>
+      </div>
+      <ErrorBox error={error} testid="study-results-error" onDismiss={() => setError(null)} />
+      {data ? <Summary results={data} /> : !error && <Busy>Loading results…</Busy>}
+    </div>
+  );
+}
