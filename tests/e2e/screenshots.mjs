@@ -87,7 +87,8 @@ try {
     await goTo(s, "review");
     const queue = await readQueue(s);
     for (const [n, entry] of queue.slice(1, 5).entries()) {
-      await entry.el.click();
+      // The queue re-renders after each submit: find the entry afresh.
+      await (await s.waitFor(`${tid("queue-item")}[data-assignment-id="${entry.id}"]`)).click();
       const { labels, rows } = await waitForItem(s, entry.id);
       const plans = labels.map((_, i) => SCORE_PLANS[(n + i) % SCORE_PLANS.length]);
       await scoreWithKeyboard(s, labels, rows, plans, { check: false });
