@@ -60,12 +60,24 @@ pub struct RubricAxis {
     pub anchors: BTreeMap<String, String>,
 }
 
+/// The kinds of source a pack may cite: a clinical guideline, an expert
+/// consensus statement, a review article, a randomised or open trial, a
+/// survey or cohort study, or a medical society's patient/professional page.
+pub const SOURCE_KINDS: [&str; 6] = [
+    "guideline",
+    "consensus",
+    "review",
+    "trial",
+    "survey",
+    "society",
+];
+
 /// A cited source of seed facts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeedSource {
     /// Pack-local id.
     pub id: String,
-    /// guideline, society, review, consensus, survey…
+    /// One of [`SOURCE_KINDS`].
     pub kind: String,
     /// Title.
     pub title: String,
@@ -262,6 +274,17 @@ impl DomainPack {
             if !seen.insert(s.id.as_str()) {
                 return Err(invalid(SOURCES, &s.id, "duplicate id".into()));
             }
+            if !SOURCE_KINDS.contains(&s.kind.as_str()) {
+                return Err(invalid(
+                    SOURCES,
+                    &s.id,
+                    format!(
+                        "unknown kind {:?} (expected one of {})",
+                        s.kind,
+                        SOURCE_KINDS.join(", ")
+                    ),
+                ));
+            }
         }
         let mut fact_ids = HashSet::new();
         for f in &self.facts {
@@ -360,6 +383,10 @@ mod tests {
         let items_json = serde_json::to_string(&items).expect("json");
         let err = DomainPack::parse(manifest, sources, facts, &items_json).expect_err("must fail");
         assert!(err.to_string().contains("astrology"), "{err}");
+
+        let bad_kind = sources.replacen("\"guideline\"", "\"blog\"", 1);
+        let err = DomainPack::parse(manifest, &bad_kind, facts, "[]").expect_err("must fail");
+        assert!(err.to_string().contains("unknown kind \"blog\""), "{err}");
 
         let err = DomainPack::parse(manifest, sources, "[{\"id\": 1", "[]").expect_err("must fail");
         assert!(err.to_string().starts_with("seed_facts.json"), "{err}");
