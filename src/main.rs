@@ -77,6 +77,16 @@ enum Command {
     },
     /// Print what the workspace holds.
     Summary,
+    /// A study's results per model (unblinded): mean scores with 95 % intervals,
+    /// preferences and safety flags, from submitted ratings.
+    Results {
+        /// Study name (default: the most recent study).
+        #[arg(long)]
+        study: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +152,15 @@ enum ExportCommand {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Csv)]
         format: Format,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// One row per rating of a study, models unblinded (CSV).
+    Ratings {
+        /// Study name (default: the most recent study).
+        #[arg(long)]
+        study: Option<String>,
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -520,8 +539,114 @@ fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Summary => summary(&open()?)?,
+        Command::Results { study, json } => {
+            let store = open()?;
+            let record = find_study(&store, study.as_deref())?;
+            let results = review::results::study_results(&store, record.id)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&results)?);
+            } else {
+                print_results(&record.name, &results);
+            }
+        }
+        Command::Export(ExportCommand::Ratings { study, out }) => {
+            let store = open()?;
+            let record = find_study(&store, study.as_deref())?;
+            let mut buf = Vec::new();
+            let n = review::export_ratings_csv(&store, record.id, &mut buf)?;
+            match out {
+                Some(path) => {
+                    write_atomically(&path, &buf)?;
+                    eprintln!(
+                        "wrote {n} ratings of {:?} to {}",
+                        record.name,
+                        path.display()
+                    );
+                }
+                None => std::io::stdout().write_all(&buf)?,
+            }
+        }
     }
     Ok(())
+}
+
+/// The study named `name`, or the most recent one.
+fn find_study(store: &Store, name: Option<&str>) -> Result<llm4sweat::store::StudyRecord> {
+    let studies = store.studies()?;
+    let names = || {
+        studies
+            .iter()
+            .map(|s| format!("{:?}", s.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        Some(name) => studies
+            .iter()
+            .find(|s| s.name == name)
+            .cloned()
+            .with_context(|| format!("no study named {name:?} (studies: {})", names())),
+        None => studies
+            .iter()
+            .max_by_key(|s| s.id)
+            .cloned()
+            .context("no study yet: create one in the desktop app, or run `llm4sweat demo`"),
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file, so a failure leaves no half file.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            anyhow::anyhow!("could not write {}: {e}", path.display())
+        })
+}
+
+fn print_results(name: &str, r: &review::results::StudyResults) {
+    println!(
+        "{name}: {} submitted items from {} raters (means 1–5 with 95 % intervals)",
+        r.submitted_items, r.raters
+    );
+    if r.submitted_items == 0 {
+        println!("no submitted ratings yet");
+        return;
+    }
+    let width = r
+        .models
+        .iter()
+        .map(|m| m.model.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut head = format!("{:width$}", "model");
+    for axis in review::results::AXES {
+        head.push_str(&format!("  {axis:>15}"));
+    }
+    head.push_str("  preferred  ties  all-bad  lost  harm: none/mild/severe (likely)");
+    println!("{head}");
+    for m in &r.models {
+        let mut line = format!("{:width$}", m.model);
+        for a in &m.axes {
+            let cell = match (a.mean, a.ci95) {
+                (Some(mean), Some(ci)) => format!("{mean:.2} ± {ci:.2}"),
+                (Some(mean), None) => format!("{mean:.2}"),
+                _ => "–".to_owned(),
+            };
+            line.push_str(&format!("  {cell:>15}"));
+        }
+        let p = &m.preference;
+        let h = &m.harm;
+        line.push_str(&format!(
+            "  {:>9}  {:>4}  {:>7}  {:>4}  {}/{}/{} ({})",
+            p.wins, p.ties, p.both_bad, p.losses, h.none, h.mild_moderate, h.severe, h.likely
+        ));
+        println!("{line}");
+    }
 }
 
 fn models_command(

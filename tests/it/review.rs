@@ -256,6 +256,36 @@ fn ratings_autosave_validate_and_submit_once() {
         "{text}"
     );
     assert_eq!(rows.len(), 2);
+    drop(store);
+
+    // The same study through the CLI: results (JSON and table) and the ratings export.
+    let json: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["results", "--json"])).expect("results JSON");
+    assert_eq!(json["submitted_items"], 1);
+    let mut means: Vec<f64> = json["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .map(|m| m["axes"][0]["mean"].as_f64().expect("mean"))
+        .collect();
+    means.sort_by(f64::total_cmp);
+    assert_eq!(means, [2.0, 4.0]);
+    let table = ws.ok(&["results", "--study", "pilot"]);
+    assert!(
+        table.contains("secret-model-alpha") && table.contains("1 submitted items"),
+        "{table}"
+    );
+    let out = ws.run(&["results", "--study", "nope"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no study named \"nope\"") && stderr.contains("\"pilot\""),
+        "{stderr}"
+    );
+    let file = ws.dir.path().join("ratings, pilot.csv");
+    ws.ok(&["export", "ratings", "--out", file.to_str().expect("utf-8")]);
+    let mut reader = csv::Reader::from_path(&file).expect("csv");
+    assert_eq!(reader.records().count(), 2);
 }
 
 #[test]
