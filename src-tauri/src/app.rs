@@ -622,6 +622,13 @@ impl App {
         Self::study_view(&store, &store.study(study_id)?)
     }
 
+    /// Reopens a closed study (the undo of [`App::close_study`]).
+    pub fn reopen_study(&self, study_id: i64) -> Result<StudyView, AppError> {
+        let mut store = lock(&self.store);
+        store.reopen_study(study_id)?;
+        Self::study_view(&store, &store.study(study_id)?)
+    }
+
     /// A study's results from its submitted ratings, per model (unblinded:
     /// the coordinator's view, never sent to the review screen).
     pub fn study_results(&self, study_id: i64) -> Result<review::results::StudyResults, AppError> {

@@ -250,6 +250,13 @@ pub async fn close_study(app: AppState<'_>, study_id: i64) -> Result<StudyView, 
     blocking(&app, move |a| a.close_study(study_id)).await
 }
 
+/// Reopens a closed study.
+#[tauri::command]
+#[specta::specta]
+pub async fn reopen_study(app: AppState<'_>, study_id: i64) -> Result<StudyView, AppError> {
+    blocking(&app, move |a| a.reopen_study(study_id)).await
+}
+
 /// A study's results per model (means with 95 % intervals, safety flags, preferences).
 #[tauri::command]
 #[specta::specta]

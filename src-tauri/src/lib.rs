@@ -36,6 +36,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::create_study,
             commands::generate_study_answers,
             commands::close_study,
+            commands::reopen_study,
             commands::study_results,
             commands::export_study_ratings,
             commands::chat_defaults,

@@ -343,6 +343,17 @@ fn studies_and_generation_errors_are_clear() {
             .code,
         "conflict"
     );
+    // Closing is undoable: reopen brings it back; each only applies once.
+    assert_eq!(app.close_study(study.id).expect("close").status, "closed");
+    assert_eq!(
+        app.close_study(study.id).expect_err("closed twice").code,
+        "conflict"
+    );
+    assert_eq!(app.reopen_study(study.id).expect("reopen").status, "open");
+    assert_eq!(
+        app.reopen_study(study.id).expect_err("already open").code,
+        "conflict"
+    );
 
     // The model files are not real GGUFs: generation fails with a clear error.
     let err = app

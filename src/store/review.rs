@@ -411,6 +411,23 @@ impl Store {
         })
     }
 
+    /// Reopens a closed study (undoing a close): its raters find its items in
+    /// their queues again, with every submitted rating kept as it was.
+    pub fn reopen_study(&mut self, id: i64) -> Result<(), StoreError> {
+        self.write("reopening a study", |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE studies SET status = 'open', closed_at = NULL WHERE id = ?1 AND status = 'closed'",
+                    [id],
+                )
+                .ctx("reopening a study")?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("study {id} is not closed")));
+            }
+            audit::append(tx, "app", "reopen_study", "study", Some(&id.to_string()), &serde_json::json!({}))
+        })
+    }
+
     /// Number of raters assigned to each item of a study: `(item_id, count)`.
     pub fn assignment_counts(&self, study_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
         let mut stmt = self

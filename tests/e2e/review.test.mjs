@@ -305,5 +305,14 @@ test("review flow: keyboard rating, restart, CSV export", async (t) => {
       const pref = await study.find(`${tid("results-preference-row")}[data-model="${r.model}"]`);
       assert.equal(await pref.attribute("data-wins"), r.preferred === "true" ? "1" : "0", `the chart's preference wins of ${r.model}`);
     }
+
+    // Closing asks first and can be undone.
+    const status = async () => (await (await study.find(tid("study-status"))).text()).trim();
+    await (await study.find(tid("study-close"))).click();
+    const within = (id) => waitFor(async () => (await study.findAll(tid(id)))[0], { message: `${id} in the study card` });
+    await (await within("study-close-confirm")).click();
+    await waitFor(async () => (await status()) === "closed", { message: 'study-status to read "closed"' });
+    await (await within("study-reopen")).click();
+    await waitFor(async () => (await status()) === "open", { message: 'study-status to read "open" after reopening' });
   });
 });

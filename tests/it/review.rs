@@ -315,10 +315,19 @@ fn overlap_caps_raters_per_item_and_late_raters_join_open_studies() {
         0,
         "every item already has 2 raters"
     );
+    let before = review::queue(&store, a.id).expect("queue");
     store.close_study(1).expect("close");
     assert!(
         review::queue(&store, a.id).expect("queue").is_empty(),
         "closed studies leave the queue"
+    );
+    assert!(store.close_study(1).is_err(), "closing twice is refused");
+    // Reopening undoes the close: the same queue comes back.
+    store.reopen_study(1).expect("reopen");
+    assert_eq!(review::queue(&store, a.id).expect("queue"), before);
+    assert!(
+        store.reopen_study(1).is_err(),
+        "an open study cannot be reopened"
     );
     assert!(
         store.insert_rater("A", "other").is_err(),

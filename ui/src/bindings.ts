@@ -43,6 +43,8 @@ export const commands = {
 	generateStudyAnswers: (jobId: string, studyId: number, onEvent: Channel<ProgressEvent>) => typedError<GenerateSummary[], AppError>(__TAURI_INVOKE("generate_study_answers", { jobId, studyId, onEvent })),
 	/**  Closes a study. */
 	closeStudy: (studyId: number) => typedError<StudyView, AppError>(__TAURI_INVOKE("close_study", { studyId })),
+	/**  Reopens a closed study. */
+	reopenStudy: (studyId: number) => typedError<StudyView, AppError>(__TAURI_INVOKE("reopen_study", { studyId })),
 	/**  A study's results per model (means with 95 % intervals, safety flags, preferences). */
 	studyResults: (studyId: number) => typedError<StudyResults, AppError>(__TAURI_INVOKE("study_results", { studyId })),
 	/**  Exports a study's ratings to CSV; returns the rows written. */

@@ -107,6 +107,18 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
     }
   };
 
+  const reopen = async () => {
+    setBusy("reopen");
+    setError(null);
+    try {
+      props.onChanged(await api.reopenStudy(s.id));
+    } catch (e) {
+      setError(toAppError(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+
   const doExport = async () => {
     setBusy("export");
     setError(null);
@@ -240,6 +252,17 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
               Close study
             </button>
           ))}
+        {s.status === "closed" && (
+          <button
+            type="button"
+            data-testid="study-reopen"
+            disabled={busy === "reopen"}
+            title="Undo the close: raters can rate and submit again; submitted ratings are kept"
+            onClick={() => void reopen()}
+          >
+            {busy === "reopen" ? "Reopening…" : "Reopen study"}
+          </button>
+        )}
       </div>
 
       <form
