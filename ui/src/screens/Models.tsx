@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, channel, newJobId, toAppError } from "../api";
 import type { AppError, ManifestEntry, ModelView, ProgressEvent as JobEvent } from "../bindings";
 import { Busy, Chip, ErrorBox, Field, ProgressBar } from "../components/common";
+import { useAction } from "../components/useAction";
 import { useLoaded } from "../components/useLoaded";
 import type { JobProgress } from "../jobs";
 import { foldJobEvent, formatBytes, jobStart } from "../jobs";
@@ -82,8 +83,7 @@ function ModelRow(props: { model: ModelView; onSaved: (m: ModelView) => void }) 
   const [threads, setThreads] = useState(String(m.threads));
   const [gpu, setGpu] = useState(String(m.gpu_layers));
   const [par, setPar] = useState(String(m.n_parallel));
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   const [saved, setSaved] = useState(false);
 
   const changed = threads !== String(m.threads) || gpu !== String(m.gpu_layers) || par !== String(m.n_parallel);
@@ -91,21 +91,14 @@ function ModelRow(props: { model: ModelView; onSaved: (m: ModelView) => void }) 
   const valid = nums.every((n) => Number.isInteger(n) && n >= 0) && nums[2]! >= 1;
 
   const save = async () => {
-    setBusy(true);
-    setError(null);
     setSaved(false);
-    try {
-      const updated = await api.setModelSettings(m.name, nums[0]!, nums[1]!, nums[2]!);
-      props.onSaved(updated);
-      setThreads(String(updated.threads));
-      setGpu(String(updated.gpu_layers));
-      setPar(String(updated.n_parallel));
-      setSaved(true);
-    } catch (e) {
-      setError(toAppError(e));
-    } finally {
-      setBusy(false);
-    }
+    const updated = await run("save", () => api.setModelSettings(m.name, nums[0]!, nums[1]!, nums[2]!));
+    if (!updated) return;
+    props.onSaved(updated);
+    setThreads(String(updated.threads));
+    setGpu(String(updated.gpu_layers));
+    setPar(String(updated.n_parallel));
+    setSaved(true);
   };
 
   const details = [
@@ -156,7 +149,7 @@ function ModelRow(props: { model: ModelView; onSaved: (m: ModelView) => void }) 
         </td>
         <td>
           {local && (
-            <button type="button" data-testid="model-save" disabled={!changed || !valid || busy} onClick={() => void save()}>
+            <button type="button" data-testid="model-save" disabled={!changed || !valid || busy !== null} onClick={() => void save()}>
               {busy ? "Saving…" : saved && !changed ? "Saved ✓" : "Save"}
             </button>
           )}
@@ -177,26 +170,18 @@ function AddGguf(props: { onAdded: (m: ModelView) => void }) {
   const [path, setPath] = useState("");
   const [name, setName] = useState("");
   const [role, setRole] = useState("baseline");
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [done, setDone] = useState<string | null>(null);
 
   const add = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
     setDone(null);
-    try {
-      const m = await api.addModelFile(path.trim(), name.trim() || null, role);
-      props.onAdded(m);
-      setDone(`Added ${m.name}.`);
-      setPath("");
-      setName("");
-    } catch (err) {
-      setError(toAppError(err));
-    } finally {
-      setBusy(false);
-    }
+    const m = await run("add", () => api.addModelFile(path.trim(), name.trim() || null, role));
+    if (!m) return;
+    props.onAdded(m);
+    setDone(`Added ${m.name}.`);
+    setPath("");
+    setName("");
   };
 
   return (
@@ -211,7 +196,7 @@ function AddGguf(props: { onAdded: (m: ModelView) => void }) {
       <RoleSelect testid="add-gguf-role" value={role} onChange={setRole} />
       <ErrorBox error={error} testid="add-gguf-error" />
       {done && <p class="notice success" data-testid="add-gguf-result">{done}</p>}
-      <button type="submit" class="primary" data-testid="add-gguf" disabled={busy || !path.trim()}>
+      <button type="submit" class="primary" data-testid="add-gguf" disabled={busy !== null || !path.trim()}>
         {busy ? "Reading the file header…" : "Add model"}
       </button>
     </form>
@@ -224,24 +209,16 @@ function AddRemote(props: { onAdded: (m: ModelView) => void }) {
   const [model, setModel] = useState("");
   const [keyEnv, setKeyEnv] = useState("");
   const [role, setRole] = useState("baseline");
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [done, setDone] = useState<string | null>(null);
 
   const add = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
     setDone(null);
-    try {
-      const m = await api.addRemoteModel(name.trim(), url.trim(), model.trim(), keyEnv.trim() || null, role);
-      props.onAdded(m);
-      setDone(`Added ${m.name}.`);
-    } catch (err) {
-      setError(toAppError(err));
-    } finally {
-      setBusy(false);
-    }
+    const m = await run("add", () => api.addRemoteModel(name.trim(), url.trim(), model.trim(), keyEnv.trim() || null, role));
+    if (!m) return;
+    props.onAdded(m);
+    setDone(`Added ${m.name}.`);
   };
 
   return (
@@ -266,7 +243,7 @@ function AddRemote(props: { onAdded: (m: ModelView) => void }) {
       <RoleSelect testid="remote-role" value={role} onChange={setRole} />
       <ErrorBox error={error} testid="add-remote-error" />
       {done && <p class="notice success" data-testid="add-remote-result">{done}</p>}
-      <button type="submit" class="primary" data-testid="add-remote" disabled={busy || !name.trim() || !url.trim() || !model.trim()}>
+      <button type="submit" class="primary" data-testid="add-remote" disabled={busy !== null || !name.trim() || !url.trim() || !model.trim()}>
         {busy ? "Adding…" : "Add endpoint"}
       </button>
     </form>

@@ -5,6 +5,7 @@ import { api, channel, newJobId, toAppError } from "../api";
 import type { AppError, GenerateSummary, ModelView, ProgressEvent as JobEvent, RaterView, StudyInput, StudyView } from "../bindings";
 import { Busy, Chip, ErrorBox, Field, ProgressBar } from "../components/common";
 import { ResultsPanel } from "../components/Results";
+import { useAction } from "../components/useAction";
 import { useLoaded } from "../components/useLoaded";
 import type { JobProgress } from "../jobs";
 import { foldJobEvent, jobStart } from "../jobs";
@@ -65,7 +66,9 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
   const [confirmClose, setConfirmClose] = useState(false);
   const [exportPath, setExportPath] = useState("~/llm4sweat-ratings.csv");
   const [exported, setExported] = useState<string | null>(null);
-  const [busy, setBusy] = useState<string | null>(null);
+  // Close, reopen and export; generation has its own job state above.
+  const action = useAction();
+  const busy = action.busy;
   const [showResults, setShowResults] = useState(false);
 
   const generate = async () => {
@@ -95,42 +98,22 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
   };
 
   const close = async () => {
-    setBusy("close");
-    setError(null);
-    try {
-      props.onChanged(await api.closeStudy(s.id));
-      setConfirmClose(false);
-    } catch (e) {
-      setError(toAppError(e));
-    } finally {
-      setBusy(null);
-    }
+    const closed = await action.run("close", () => api.closeStudy(s.id));
+    if (!closed) return;
+    props.onChanged(closed);
+    setConfirmClose(false);
   };
 
   const reopen = async () => {
-    setBusy("reopen");
-    setError(null);
-    try {
-      props.onChanged(await api.reopenStudy(s.id));
-    } catch (e) {
-      setError(toAppError(e));
-    } finally {
-      setBusy(null);
-    }
+    const opened = await action.run("reopen", () => api.reopenStudy(s.id));
+    if (opened) props.onChanged(opened);
   };
 
   const doExport = async () => {
-    setBusy("export");
-    setError(null);
     setExported(null);
-    try {
-      const rows = await api.exportStudyRatings(s.id, exportPath.trim());
-      setExported(`Wrote ${rows} row${rows === 1 ? "" : "s"} to ${exportPath.trim()}`);
-    } catch (e) {
-      setError(toAppError(e));
-    } finally {
-      setBusy(null);
-    }
+    const path = exportPath.trim();
+    const rows = await action.run("export", () => api.exportStudyRatings(s.id, path));
+    if (rows !== undefined) setExported(`Wrote ${rows} row${rows === 1 ? "" : "s"} to ${path}`);
   };
 
   const p = job?.progress;
@@ -217,7 +200,7 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
           ))}
         </div>
       )}
-      <ErrorBox error={error} testid="study-error" onDismiss={() => setError(null)} />
+      <ErrorBox error={error ?? action.error} testid="study-error" onDismiss={() => (setError(null), action.setError(null))} />
 
       <div class="toolbar">
         {job ? (
@@ -299,7 +282,7 @@ function NewStudyForm(props: { categories: string[]; onCreated: (s: StudyView) =
   const [overlap, setOverlap] = useState("2");
   const [seed, setSeed] = useState("42");
   const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
 
   useEffect(() => {
     api.listModels().then(setModels).catch((e) => (setModels([]), setError(toAppError(e))));
@@ -334,15 +317,9 @@ function NewStudyForm(props: { categories: string[]; onCreated: (s: StudyView) =
       overlap: overlapN,
       seed: seedN,
     };
-    setBusy(true);
     setError(null);
-    try {
-      props.onCreated(await api.createStudy(input));
-    } catch (err) {
-      setError(toAppError(err));
-    } finally {
-      setBusy(false);
-    }
+    const created = await action.run("create", () => api.createStudy(input));
+    if (created) props.onCreated(created);
   };
 
   return (
@@ -412,10 +389,10 @@ function NewStudyForm(props: { categories: string[]; onCreated: (s: StudyView) =
           ))
         )}
       </fieldset>
-      <ErrorBox error={error} testid="study-form-error" />
+      <ErrorBox error={error ?? action.error} testid="study-form-error" />
       <div class="toolbar">
-        <button type="submit" class="primary" data-testid="study-create" disabled={busy}>
-          {busy ? "Creating…" : "Create study"}
+        <button type="submit" class="primary" data-testid="study-create" disabled={action.busy !== null}>
+          {action.busy ? "Creating…" : "Create study"}
         </button>
         {problems.length > 0 && <span class="muted">Still needed: {problems.join(", ")}</span>}
       </div>
