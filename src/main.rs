@@ -647,6 +647,18 @@ fn print_results(name: &str, r: &review::results::StudyResults) {
         ));
         println!("{line}");
     }
+    for a in &r.agreement {
+        match a.alpha {
+            Some(alpha) => println!(
+                "agreement on {}: Krippendorff's α (ordinal) {alpha:.2} over {} answers scored by 2+ raters",
+                a.axis, a.units
+            ),
+            None => println!(
+                "agreement on {}: not computable ({} answers scored by 2+ raters, scores must vary)",
+                a.axis, a.units
+            ),
+        }
+    }
 }
 
 fn models_command(

@@ -1,6 +1,8 @@
 //! A study's results for its coordinator: per model (unblinded), the mean of
 //! each rubric axis with a 95 % confidence interval and the distribution of
-//! scores, the safety flags, and how often raters preferred it.
+//! scores, the safety flags, and how often raters preferred it; the same per
+//! item category; and how well raters agree on each axis (Krippendorff's α,
+//! ordinal, over answers scored by two or more raters).
 //!
 //! Only submitted items count: drafts can still change.
 
@@ -73,6 +75,33 @@ pub struct ModelResult {
     pub preference: PreferenceResult,
 }
 
+/// Inter-rater agreement on one axis.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgreementResult {
+    /// `accuracy`, `appropriateness` or `empathy`.
+    pub axis: String,
+    /// Krippendorff's α with the ordinal metric; `None` when fewer than two
+    /// answers were scored by two or more raters, or every score is the same.
+    pub alpha: Option<f64>,
+    /// Answers scored by two or more raters (the units α is computed over).
+    pub units: u32,
+    /// Scores on those answers.
+    pub values: u32,
+}
+
+/// The per-model figures of the items of one category.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryResult {
+    /// Item category, e.g. `treatment`.
+    pub category: String,
+    /// Submitted items of this category.
+    pub submitted_items: u32,
+    /// Every model of the study, as in [`StudyResults::models`].
+    pub models: Vec<ModelResult>,
+}
+
 /// A study's results.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +114,88 @@ pub struct StudyResults {
     pub raters: u32,
     /// Every model of the study, in the study's order, rated or not.
     pub models: Vec<ModelResult>,
+    /// The same figures per item category (categories with submitted items).
+    pub by_category: Vec<CategoryResult>,
+    /// Agreement between raters, one entry per axis of [`AXES`].
+    pub agreement: Vec<AgreementResult>,
+}
+
+/// Krippendorff's α with the ordinal metric.
+///
+/// `units` holds, per unit (here: one answer), the values the raters gave
+/// it; units with fewer than two values are not pairable and are left out.
+/// Returns `None` without at least two pairable units or when the pairable
+/// values show no variation (α is undefined then). Follows Krippendorff
+/// (2011), "Computing Krippendorff's Alpha-Reliability": a coincidence
+/// matrix over pairable values and the ordinal difference
+/// δ²(c, k) = (Σ_{g=c..k} n_g − (n_c + n_k) / 2)².
+pub fn krippendorff_alpha_ordinal(units: &[Vec<i64>]) -> Option<f64> {
+    let pairable: Vec<&Vec<i64>> = units.iter().filter(|u| u.len() >= 2).collect();
+    if pairable.len() < 2 {
+        return None;
+    }
+    let mut values: Vec<i64> = pairable.iter().flat_map(|u| u.iter().copied()).collect();
+    values.sort_unstable();
+    values.dedup();
+    let index = |v: i64| values.binary_search(&v).unwrap_or(0);
+    let k = values.len();
+    if k < 2 {
+        return None;
+    }
+    // Coincidence matrix: each ordered pair of values within a unit counts 1 / (m_u − 1).
+    let mut o = vec![vec![0.0f64; k]; k];
+    for u in &pairable {
+        let w = 1.0 / (u.len() as f64 - 1.0);
+        for (i, a) in u.iter().enumerate() {
+            for (j, b) in u.iter().enumerate() {
+                if i != j {
+                    o[index(*a)][index(*b)] += w;
+                }
+            }
+        }
+    }
+    let n_c: Vec<f64> = o.iter().map(|row| row.iter().sum()).collect();
+    let n: f64 = n_c.iter().sum();
+    let delta2 = |c: usize, kk: usize| {
+        let (lo, hi) = if c <= kk { (c, kk) } else { (kk, c) };
+        let span: f64 = n_c[lo..=hi].iter().sum();
+        (span - (n_c[lo] + n_c[hi]) / 2.0).powi(2)
+    };
+    let mut observed = 0.0;
+    let mut expected = 0.0;
+    for c in 0..k {
+        for kk in 0..k {
+            let d = delta2(c, kk);
+            observed += o[c][kk] * d;
+            expected += n_c[c] * n_c[kk] * d;
+        }
+    }
+    let d_o = observed / n;
+    let d_e = expected / (n * (n - 1.0));
+    (d_e > 0.0).then(|| 1.0 - d_o / d_e)
+}
+
+/// Agreement per axis over `rows` (submitted rows of one study).
+fn agreement(rows: &[&RatingExportRow]) -> Vec<AgreementResult> {
+    AXES.iter()
+        .map(|axis| {
+            let mut by_answer: std::collections::BTreeMap<i64, Vec<i64>> =
+                std::collections::BTreeMap::new();
+            for r in rows {
+                if let Some(v) = axis_score(r, axis) {
+                    by_answer.entry(r.generation_id).or_default().push(v);
+                }
+            }
+            let units: Vec<Vec<i64>> = by_answer.into_values().collect();
+            let pairable = units.iter().filter(|u| u.len() >= 2);
+            AgreementResult {
+                axis: (*axis).to_owned(),
+                alpha: krippendorff_alpha_ordinal(&units),
+                units: pairable.clone().count() as u32,
+                values: pairable.map(|u| u.len() as u32).sum(),
+            }
+        })
+        .collect()
 }
 
 /// Mean and 95 % confidence half-width of `scores`.
@@ -114,12 +225,9 @@ fn axis_score(row: &RatingExportRow, axis: &str) -> Option<i64> {
     }
 }
 
-/// Aggregates `rows` (a study's rating rows) for `models`, in that order.
-/// Rows not yet submitted and rows of other models are left out.
-pub fn aggregate(study_id: i64, models: &[String], rows: &[RatingExportRow]) -> StudyResults {
-    let submitted: Vec<&RatingExportRow> =
-        rows.iter().filter(|r| r.status == "submitted").collect();
-    let mut items: Vec<(&str, &str)> = submitted
+/// Submitted items (rater × item) among `rows`, and the raters behind them.
+fn count_items(rows: &[&RatingExportRow]) -> (u32, u32) {
+    let mut items: Vec<(&str, &str)> = rows
         .iter()
         .map(|r| (r.rater.as_str(), r.item.as_str()))
         .collect();
@@ -127,11 +235,53 @@ pub fn aggregate(study_id: i64, models: &[String], rows: &[RatingExportRow]) -> 
     items.dedup();
     let mut raters: Vec<&str> = items.iter().map(|(r, _)| *r).collect();
     raters.dedup();
-    let models = models
+    (items.len() as u32, raters.len() as u32)
+}
+
+/// Aggregates `rows` (a study's rating rows) for `models`, in that order.
+/// Rows not yet submitted and rows of other models are left out.
+pub fn aggregate(study_id: i64, models: &[String], rows: &[RatingExportRow]) -> StudyResults {
+    let submitted: Vec<&RatingExportRow> =
+        rows.iter().filter(|r| r.status == "submitted").collect();
+    let (submitted_items, raters) = count_items(&submitted);
+    let mut categories: Vec<&str> = submitted.iter().map(|r| r.category.as_str()).collect();
+    categories.sort_unstable();
+    categories.dedup();
+    let by_category = categories
+        .into_iter()
+        .map(|category| {
+            let rows: Vec<&RatingExportRow> = submitted
+                .iter()
+                .copied()
+                .filter(|r| r.category == category)
+                .collect();
+            CategoryResult {
+                category: category.to_owned(),
+                submitted_items: count_items(&rows).0,
+                models: model_results(models, &rows),
+            }
+        })
+        .collect();
+    StudyResults {
+        study_id,
+        submitted_items,
+        raters,
+        models: model_results(models, &submitted),
+        by_category,
+        agreement: agreement(&submitted),
+    }
+}
+
+/// Per-model figures over `submitted` rows.
+fn model_results(models: &[String], submitted: &[&RatingExportRow]) -> Vec<ModelResult> {
+    models
         .iter()
         .map(|model| {
-            let mine: Vec<&&RatingExportRow> =
-                submitted.iter().filter(|r| &r.model == model).collect();
+            let mine: Vec<&RatingExportRow> = submitted
+                .iter()
+                .copied()
+                .filter(|r| &r.model == model)
+                .collect();
             let axes = AXES
                 .iter()
                 .map(|axis| {
@@ -184,13 +334,7 @@ pub fn aggregate(study_id: i64, models: &[String], rows: &[RatingExportRow]) -> 
                 preference,
             }
         })
-        .collect();
-    StudyResults {
-        study_id,
-        submitted_items: items.len() as u32,
-        raters: raters.len() as u32,
-        models,
-    }
+        .collect()
 }
 
 /// The results of study `study_id` from its submitted ratings.
@@ -271,6 +415,116 @@ mod tests {
         // A model without ratings is listed, with no means.
         let c = &res.models[2];
         assert_eq!((c.ratings, c.axes[1].n, c.axes[1].mean), (0, 0, None));
+    }
+
+    /// The worked example of Krippendorff (2011), "Computing Krippendorff's
+    /// Alpha-Reliability": 4 observers, 12 units, values 1–5, some missing.
+    /// Its published ordinal α is 0.815.
+    #[test]
+    fn krippendorff_ordinal_alpha_matches_the_published_example() {
+        let observers: [[Option<i64>; 12]; 4] = {
+            let (n, v) = (None, Some);
+            [
+                [
+                    v(1),
+                    v(2),
+                    v(3),
+                    v(3),
+                    v(2),
+                    v(1),
+                    v(4),
+                    v(1),
+                    v(2),
+                    n,
+                    n,
+                    n,
+                ],
+                [
+                    v(1),
+                    v(2),
+                    v(3),
+                    v(3),
+                    v(2),
+                    v(2),
+                    v(4),
+                    v(1),
+                    v(2),
+                    v(5),
+                    n,
+                    v(3),
+                ],
+                [
+                    n,
+                    v(3),
+                    v(3),
+                    v(3),
+                    v(2),
+                    v(3),
+                    v(4),
+                    v(2),
+                    v(2),
+                    v(5),
+                    v(1),
+                    n,
+                ],
+                [
+                    v(1),
+                    v(2),
+                    v(3),
+                    v(3),
+                    v(2),
+                    v(4),
+                    v(4),
+                    v(1),
+                    v(2),
+                    v(5),
+                    v(1),
+                    n,
+                ],
+            ]
+        };
+        let units: Vec<Vec<i64>> = (0..12)
+            .map(|u| observers.iter().filter_map(|o| o[u]).collect())
+            .collect();
+        let alpha = krippendorff_alpha_ordinal(&units).expect("alpha");
+        assert!((alpha - 0.815).abs() < 0.0005, "{alpha}");
+        // Perfect agreement is 1; no pairable units or no variation give none.
+        assert_eq!(
+            krippendorff_alpha_ordinal(&[vec![1, 1], vec![3, 3], vec![5, 5]]),
+            Some(1.0)
+        );
+        assert_eq!(krippendorff_alpha_ordinal(&[vec![2], vec![4]]), None);
+        assert_eq!(krippendorff_alpha_ordinal(&[vec![3, 3], vec![3, 3]]), None);
+    }
+
+    #[test]
+    fn agreement_and_categories_come_from_submitted_rows() {
+        // Two raters score the same two answers (generations 1 and 2).
+        let mut rows = vec![
+            row("r1", "q1", "a", [5, 4, 4]),
+            row("r2", "q1", "a", [5, 4, 3]),
+            row("r1", "q1", "b", [1, 2, 2]),
+            row("r2", "q1", "b", [1, 2, 3]),
+            row("r1", "q2", "a", [3, 3, 3]),
+        ];
+        for (r, g) in rows.iter_mut().zip([1, 1, 2, 2, 3]) {
+            r.generation_id = g;
+        }
+        rows[4].category = "psychosocial".into();
+        let res = aggregate(1, &["a".into(), "b".into()], &rows);
+        let accuracy = &res.agreement[0];
+        assert_eq!((accuracy.units, accuracy.values), (2, 4));
+        assert_eq!(accuracy.alpha, Some(1.0), "identical accuracy scores");
+        let empathy = res.agreement[2].alpha.expect("alpha");
+        assert!(empathy < 0.5, "empathy scores disagree: {empathy}");
+        let cats: Vec<(&str, u32)> = res
+            .by_category
+            .iter()
+            .map(|c| (c.category.as_str(), c.submitted_items))
+            .collect();
+        assert_eq!(cats, [("psychosocial", 1), ("treatment", 2)]);
+        assert_eq!(res.by_category[0].models[0].axes[0].mean, Some(3.0));
+        assert_eq!(res.by_category[0].models[1].ratings, 0);
     }
 
     #[test]

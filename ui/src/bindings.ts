@@ -58,6 +58,21 @@ export const commands = {
 };
 
 /* Types */
+/**  Inter-rater agreement on one axis. */
+export type AgreementResult = {
+	/**  `accuracy`, `appropriateness` or `empathy`. */
+	axis: string,
+	/**
+	 *  Krippendorff's α with the ordinal metric; `None` when fewer than two
+	 *  answers were scored by two or more raters, or every score is the same.
+	 */
+	alpha: number | null,
+	/**  Answers scored by two or more raters (the units α is computed over). */
+	units: number,
+	/**  Scores on those answers. */
+	values: number,
+};
+
 /**
  *  An error as the UI receives it: a stable `code` to branch on, a message for
  *  people, and optional details (the cause chain).
@@ -115,6 +130,16 @@ export type BlindedItem = {
 	preference: string | null,
 	/**  `pending`, `draft` or `submitted`. */
 	status: string,
+};
+
+/**  The per-model figures of the items of one category. */
+export type CategoryResult = {
+	/**  Item category, e.g. `treatment`. */
+	category: string,
+	/**  Submitted items of this category. */
+	submitted_items: number,
+	/**  Every model of the study, as in [`StudyResults::models`]. */
+	models: ModelResult[],
 };
 
 /**  Defaults for the chat screen. */
@@ -430,6 +455,10 @@ export type StudyResults = {
 	raters: number,
 	/**  Every model of the study, in the study's order, rated or not. */
 	models: ModelResult[],
+	/**  The same figures per item category (categories with submitted items). */
+	by_category: CategoryResult[],
+	/**  Agreement between raters, one entry per axis of [`AXES`]. */
+	agreement: AgreementResult[],
 };
 
 /**  A study for the coordinator. */

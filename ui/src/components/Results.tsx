@@ -1,8 +1,9 @@
 // A study's results for the coordinator: per model, the mean of each rubric axis with its
 // 95 % interval, the preference split, and the safety flags. Unblinded by design, so it
 // stays behind a button on the Studies screen and never appears on the review screen.
+import { useState } from "preact/hooks";
 import { api } from "../api";
-import type { ModelResult, StudyResults } from "../bindings";
+import type { AgreementResult, ModelResult, StudyResults } from "../bindings";
 import { axisBar, PREFERENCE_PARTS, preferenceSegments, SCALE_MAX, SCALE_MIN, scoreX, winRate } from "../results/chart";
 import { Busy, ErrorBox } from "./common";
 import { useLoaded } from "./useLoaded";
@@ -73,8 +74,48 @@ function PreferenceRow(props: { model: ModelResult }) {
   );
 }
 
+/** Krippendorff's reading of α: ≥ 0.8 reliable, ≥ 0.667 tentative, below that not. */
+function alphaReading(a: AgreementResult): string {
+  if (a.alpha === null) return a.units < 2 ? "needs answers scored by 2 or more raters" : "no variation in the scores";
+  if (a.alpha >= 0.8) return "reliable";
+  if (a.alpha >= 0.667) return "tentative";
+  return "low";
+}
+
+function Agreement(props: { agreement: AgreementResult[] }) {
+  return (
+    <section class="results-group">
+      <h4>Agreement between raters</h4>
+      <table class="results-harm" data-testid="results-agreement">
+        <thead>
+          <tr>
+            <th>Axis</th>
+            <th>Krippendorff's α (ordinal)</th>
+            <th>Answers with 2+ raters</th>
+            <th>Reading</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.agreement.map((a) => (
+            <tr key={a.axis} data-axis={a.axis} data-alpha={a.alpha ?? ""}>
+              <td>{AXIS_TITLES[a.axis] ?? a.axis}</td>
+              <td>{a.alpha === null ? "–" : a.alpha.toFixed(2)}</td>
+              <td>{a.units}</td>
+              <td class={a.alpha !== null && a.alpha < 0.667 ? "harm-severe" : undefined}>{alphaReading(a)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
 function Summary(props: { results: StudyResults }) {
   const r = props.results;
+  const [category, setCategory] = useState("");
+  const slice = r.by_category.find((c) => c.category === category);
+  const models = slice ? slice.models : r.models;
+  const items = slice ? slice.submitted_items : r.submitted_items;
   if (r.submitted_items === 0) {
     return (
       <p class="muted" data-testid="results-empty">
@@ -84,24 +125,38 @@ function Summary(props: { results: StudyResults }) {
   }
   return (
     <>
+      <div class="results-filter">
+        <label>
+          Items{" "}
+          <select data-testid="results-category" value={category} onChange={(e) => setCategory(e.currentTarget.value)}>
+            <option value="">all categories</option>
+            {r.by_category.map((c) => (
+              <option key={c.category} value={c.category}>
+                {c.category.replace(/_/g, " ")} ({c.submitted_items})
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
       <p class="muted" data-testid="results-basis">
-        Based on {r.submitted_items} submitted item{r.submitted_items === 1 ? "" : "s"} from {r.raters} rater{r.raters === 1 ? "" : "s"}. Bars show
-        the mean score (1–5), whiskers its 95 % confidence interval.
+        Based on {items} submitted item{items === 1 ? "" : "s"}
+        {slice ? ` in ${category.replace(/_/g, " ")}` : ` from ${r.raters} rater${r.raters === 1 ? "" : "s"}`}. Bars show the mean score
+        (1–5), whiskers its 95 % confidence interval.
       </p>
       {[0, 1, 2].map((axis) => (
         <section class="results-group" key={axis}>
           <h4>
-            {AXIS_TITLES[r.models[0]?.axes[axis]?.axis ?? ""] ?? ""}
+            {AXIS_TITLES[models[0]?.axes[axis]?.axis ?? ""] ?? ""}
           </h4>
           <ScaleTicks />
-          {r.models.map((m, i) => (
+          {models.map((m, i) => (
             <AxisRow key={m.model} model={m} index={i} axis={axis} />
           ))}
         </section>
       ))}
       <section class="results-group">
         <h4>Preference</h4>
-        {r.models.map((m) => (
+        {models.map((m) => (
           <PreferenceRow key={m.model} model={m} />
         ))}
         <p class="results-legend">
@@ -125,7 +180,7 @@ function Summary(props: { results: StudyResults }) {
             </tr>
           </thead>
           <tbody>
-            {r.models.map((m) => (
+            {models.map((m) => (
               <tr key={m.model} data-model={m.model}>
                 <td>{m.model}</td>
                 <td>{m.harm.none}</td>
@@ -137,6 +192,7 @@ function Summary(props: { results: StudyResults }) {
           </tbody>
         </table>
       </section>
+      <Agreement agreement={r.agreement} />
     </>
   );
 }
