@@ -97,9 +97,11 @@ try {
         message: "the item to be complete",
       });
       await s.pressKeys(Key.Enter);
+      // The next item opens by itself (or the queue says it is done).
       await waitFor(async () => {
         const items = await s.findAll(tid("review-item"));
-        return items.length === 0 || (await items[0].attribute("data-assignment-id")) !== entry.id;
+        if (items.length === 0) return (await s.findAll(tid("queue-done"))).length > 0;
+        return (await items[0].attribute("data-assignment-id")) !== entry.id;
       }, { message: "the submitted item to be replaced" });
       const backs = await s.findAll(tid("back-to-queue"));
       if (backs.length > 0) await backs[0].click();
