@@ -647,6 +647,18 @@ fn print_results(name: &str, r: &review::results::StudyResults) {
         ));
         println!("{line}");
     }
+    for st in &r.strengths {
+        if let (Some(share), Some(lo), Some(hi)) = (st.share, st.ci_low, st.ci_high) {
+            println!(
+                "preference strength of {} (Bradley–Terry share): {:.0} % (95 % CI {:.0}–{:.0} %) over {} comparisons",
+                st.model,
+                share * 100.0,
+                lo * 100.0,
+                hi * 100.0,
+                st.comparisons
+            );
+        }
+    }
     for a in &r.agreement {
         match a.alpha {
             Some(alpha) => println!(

@@ -75,6 +75,25 @@ pub struct ModelResult {
     pub preference: PreferenceResult,
 }
 
+/// A model's strength in the raters' side-by-side preferences, from a
+/// Bradley–Terry fit.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreferenceStrength {
+    /// Model name.
+    pub model: String,
+    /// Share of the total Bradley–Terry strength (0–1; the shares of a study's
+    /// models sum to 1). With two models it is the estimated probability that
+    /// raters prefer this one. `None` without any comparison.
+    pub share: Option<f64>,
+    /// Lower end of the bootstrap 95 % interval of `share`.
+    pub ci_low: Option<f64>,
+    /// Upper end of the bootstrap 95 % interval of `share`.
+    pub ci_high: Option<f64>,
+    /// Pairwise comparisons this model took part in.
+    pub comparisons: u32,
+}
+
 /// Inter-rater agreement on one axis.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +137,146 @@ pub struct StudyResults {
     pub by_category: Vec<CategoryResult>,
     /// Agreement between raters, one entry per axis of [`AXES`].
     pub agreement: Vec<AgreementResult>,
+    /// Bradley–Terry strengths from the preferences, one entry per model.
+    pub strengths: Vec<PreferenceStrength>,
+}
+
+/// One pairwise outcome: model `a` against model `b`, `a` scoring `score`
+/// (1 a win, 0 a loss, 0.5 a tie).
+#[derive(Debug, Clone, Copy)]
+struct Comparison {
+    a: usize,
+    b: usize,
+    score: f64,
+}
+
+/// Bootstrap resamples behind the strength intervals.
+const BOOTSTRAP_RESAMPLES: usize = 500;
+
+/// Fits Bradley–Terry strengths to `comparisons` among `n` models with the
+/// MM algorithm (Hunter 2004) and returns each model's share of the total, or
+/// `None` for a model without comparisons. Every pair that met gets one
+/// virtual tie, which keeps a model that won (or lost) every comparison at a
+/// finite strength.
+fn bradley_terry(n: usize, comparisons: &[Comparison]) -> Vec<Option<f64>> {
+    let mut games = vec![vec![0.0f64; n]; n];
+    let mut wins = vec![0.0f64; n];
+    for c in comparisons {
+        games[c.a][c.b] += 1.0;
+        games[c.b][c.a] += 1.0;
+        wins[c.a] += c.score;
+        wins[c.b] += 1.0 - c.score;
+    }
+    for i in 0..n {
+        for j in 0..n {
+            if i != j && games[i][j] > 0.0 {
+                games[i][j] += 1.0;
+                wins[i] += 0.5;
+            }
+        }
+    }
+    let played: Vec<bool> = (0..n).map(|i| games[i].iter().any(|&g| g > 0.0)).collect();
+    let mut p = vec![1.0f64; n];
+    for _ in 0..1000 {
+        let mut next = p.clone();
+        for i in (0..n).filter(|&i| played[i]) {
+            let denom: f64 = (0..n)
+                .filter(|&j| j != i && games[i][j] > 0.0)
+                .map(|j| games[i][j] / (p[i] + p[j]))
+                .sum();
+            next[i] = wins[i] / denom;
+        }
+        let total: f64 = (0..n).filter(|&i| played[i]).map(|i| next[i]).sum();
+        let mut change = 0.0f64;
+        for i in (0..n).filter(|&i| played[i]) {
+            let v = next[i] / total;
+            change = change.max((v - p[i]).abs());
+            p[i] = v;
+        }
+        if change < 1e-12 {
+            break;
+        }
+    }
+    (0..n).map(|i| played[i].then_some(p[i])).collect()
+}
+
+/// The pairwise outcomes of each submitted item's preference: the preferred
+/// answer beat every other answer; a tie is a half win for every pair; "all
+/// bad" says nothing about order and is left out.
+fn comparisons(models: &[String], rows: &[&RatingExportRow]) -> Vec<Vec<Comparison>> {
+    let mut items: std::collections::BTreeMap<(&str, &str), Vec<&RatingExportRow>> =
+        std::collections::BTreeMap::new();
+    for r in rows {
+        items.entry((&r.rater, &r.item)).or_default().push(r);
+    }
+    let index = |m: &str| models.iter().position(|x| x == m);
+    items
+        .into_values()
+        .map(|answers| {
+            let verdict = answers.first().and_then(|r| r.preference.as_deref());
+            let ids: Vec<(usize, bool)> = answers
+                .iter()
+                .filter_map(|r| index(&r.model).map(|i| (i, r.preferred)))
+                .collect();
+            let mut out = Vec::new();
+            for (x, &(a, a_won)) in ids.iter().enumerate() {
+                for &(b, b_won) in &ids[x + 1..] {
+                    let score = match verdict {
+                        Some("better") if a_won => 1.0,
+                        Some("better") if b_won => 0.0,
+                        Some("tie") => 0.5,
+                        _ => continue,
+                    };
+                    out.push(Comparison { a, b, score });
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// Bradley–Terry shares with bootstrap 95 % intervals (items resampled with
+/// replacement, a fixed seed so the figures are the same on every call).
+fn strengths(models: &[String], rows: &[&RatingExportRow]) -> Vec<PreferenceStrength> {
+    let per_item = comparisons(models, rows);
+    let all: Vec<Comparison> = per_item.iter().flatten().copied().collect();
+    let share = bradley_terry(models.len(), &all);
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); models.len()];
+    if !per_item.is_empty() {
+        let mut state = 0x5EED_u64;
+        for _ in 0..BOOTSTRAP_RESAMPLES {
+            let resample: Vec<Comparison> = (0..per_item.len())
+                .flat_map(|_| {
+                    let k =
+                        (crate::review::splitmix64(&mut state) % per_item.len() as u64) as usize;
+                    per_item[k].iter().copied()
+                })
+                .collect();
+            for (i, s) in bradley_terry(models.len(), &resample)
+                .into_iter()
+                .enumerate()
+            {
+                if let Some(s) = s {
+                    samples[i].push(s);
+                }
+            }
+        }
+    }
+    let percentile = |v: &mut Vec<f64>, q: f64| {
+        v.sort_by(f64::total_cmp);
+        (!v.is_empty()).then(|| v[((v.len() - 1) as f64 * q).round() as usize])
+    };
+    models
+        .iter()
+        .enumerate()
+        .map(|(i, model)| PreferenceStrength {
+            model: model.clone(),
+            share: share[i],
+            ci_low: share[i].and_then(|_| percentile(&mut samples[i], 0.025)),
+            ci_high: share[i].and_then(|_| percentile(&mut samples[i], 0.975)),
+            comparisons: all.iter().filter(|c| c.a == i || c.b == i).count() as u32,
+        })
+        .collect()
 }
 
 /// Krippendorff's α with the ordinal metric.
@@ -269,6 +428,7 @@ pub fn aggregate(study_id: i64, models: &[String], rows: &[RatingExportRow]) -> 
         models: model_results(models, &submitted),
         by_category,
         agreement: agreement(&submitted),
+        strengths: strengths(models, &submitted),
     }
 }
 
@@ -525,6 +685,66 @@ mod tests {
         assert_eq!(cats, [("psychosocial", 1), ("treatment", 2)]);
         assert_eq!(res.by_category[0].models[0].axes[0].mean, Some(3.0));
         assert_eq!(res.by_category[0].models[1].ratings, 0);
+    }
+
+    /// `wins` of `a` over `b` out of `n` items with two models.
+    fn duel(wins: usize, n: usize) -> Vec<RatingExportRow> {
+        (0..n)
+            .flat_map(|k| {
+                let item = format!("q{k}");
+                let mut a = row("r", &item, "a", [3, 3, 3]);
+                let mut b = row("r", &item, "b", [3, 3, 3]);
+                a.preference = Some("better".into());
+                b.preference = Some("better".into());
+                a.preferred = k < wins;
+                b.preferred = k >= wins;
+                [a, b]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bradley_terry_shares_with_bootstrap_intervals() {
+        let models = ["a".to_string(), "b".to_string(), "c".to_string()];
+        let res = aggregate(1, &models, &duel(8, 10));
+        let a = &res.strengths[0];
+        // Two models: the share is the win rate with one virtual tie, 8.5 / 11.
+        let share = a.share.expect("share");
+        assert!((share - 8.5 / 11.0).abs() < 1e-9, "{share}");
+        let (lo, hi) = (a.ci_low.expect("low"), a.ci_high.expect("high"));
+        assert!(
+            0.0 < lo && lo < share && share < hi && hi < 1.0,
+            "{lo} {share} {hi}"
+        );
+        assert_eq!(a.comparisons, 10);
+        let b = res.strengths[1].share.expect("share");
+        assert!((share + b - 1.0).abs() < 1e-9);
+        // A model that never met another has no strength.
+        assert_eq!(res.strengths[2].share, None);
+        assert_eq!(res.strengths[2].ci_low, None);
+        // The same data gives the same interval (fixed bootstrap seed).
+        assert_eq!(aggregate(1, &models, &duel(8, 10)).strengths, res.strengths);
+        // Winning everything stays finite.
+        let sweep = aggregate(1, &models, &duel(5, 5)).strengths[0]
+            .share
+            .expect("share");
+        assert!(sweep > 0.9 && sweep < 1.0, "{sweep}");
+    }
+
+    #[test]
+    fn ties_are_half_wins_and_all_bad_says_nothing() {
+        let mut rows = duel(0, 4);
+        for (k, r) in rows.iter_mut().enumerate() {
+            r.preferred = false;
+            r.preference = Some(if k < 4 { "tie" } else { "both_bad" }.into());
+        }
+        let res = aggregate(1, &["a".into(), "b".into()], &rows);
+        assert_eq!(
+            res.strengths[0].comparisons, 2,
+            "two tied items, two all-bad ones"
+        );
+        let share = res.strengths[0].share.expect("share");
+        assert!((share - 0.5).abs() < 1e-9, "{share}");
     }
 
     #[test]

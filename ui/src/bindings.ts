@@ -300,6 +300,27 @@ export type PreferenceResult = {
 	both_bad: number,
 };
 
+/**
+ *  A model's strength in the raters' side-by-side preferences, from a
+ *  Bradley–Terry fit.
+ */
+export type PreferenceStrength = {
+	/**  Model name. */
+	model: string,
+	/**
+	 *  Share of the total Bradley–Terry strength (0–1; the shares of a study's
+	 *  models sum to 1). With two models it is the estimated probability that
+	 *  raters prefer this one. `None` without any comparison.
+	 */
+	share: number | null,
+	/**  Lower end of the bootstrap 95 % interval of `share`. */
+	ci_low: number | null,
+	/**  Upper end of the bootstrap 95 % interval of `share`. */
+	ci_high: number | null,
+	/**  Pairwise comparisons this model took part in. */
+	comparisons: number,
+};
+
 /**  One progress event of a long job. */
 export type ProgressEvent = 
 /**  The job starts; `total` units of work are expected (bytes, items…). */
@@ -459,6 +480,8 @@ export type StudyResults = {
 	by_category: CategoryResult[],
 	/**  Agreement between raters, one entry per axis of [`AXES`]. */
 	agreement: AgreementResult[],
+	/**  Bradley–Terry strengths from the preferences, one entry per model. */
+	strengths: PreferenceStrength[],
 };
 
 /**  A study for the coordinator. */

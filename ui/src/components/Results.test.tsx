@@ -30,6 +30,10 @@ const results: StudyResults = {
     { category: "daily_life", submitted_items: 1, models: [model("alpha-model", 5), model("beta-model", null)] },
     { category: "treatment", submitted_items: 2, models: [model("alpha-model", 3.5), model("beta-model", 2)] },
   ],
+  strengths: [
+    { model: "alpha-model", share: 0.7, ci_low: 0.55, ci_high: 0.82, comparisons: 3 },
+    { model: "beta-model", share: 0.3, ci_low: 0.18, ci_high: 0.45, comparisons: 3 },
+  ],
   agreement: [
     { axis: "accuracy", alpha: 0.85, units: 4, values: 8 },
     { axis: "appropriateness", alpha: 0.4, units: 4, values: 8 },
@@ -64,6 +68,11 @@ describe("ResultsPanel", () => {
       ["beta-model", "2"],
     ]);
     expect(root.querySelector('[data-testid="results-basis"]')?.textContent).toContain("3 submitted items from 2 raters");
+    const strengths = [...root.querySelectorAll<HTMLElement>('[data-testid="results-strength-row"]')];
+    expect(strengths.map((e) => [e.dataset.model, e.textContent?.includes("70 % (95 % CI 55–82 %)")])).toEqual([
+      ["alpha-model", true],
+      ["beta-model", false],
+    ]);
 
     const select = root.querySelector<HTMLSelectElement>('[data-testid="results-category"]')!;
     expect([...select.options].map((o) => o.textContent)).toEqual(["all categories", "daily life (1)", "treatment (2)"]);

@@ -3,8 +3,8 @@
 // stays behind a button on the Studies screen and never appears on the review screen.
 import { useState } from "preact/hooks";
 import { api } from "../api";
-import type { AgreementResult, ModelResult, StudyResults } from "../bindings";
-import { axisBar, PREFERENCE_PARTS, preferenceSegments, SCALE_MAX, SCALE_MIN, scoreX, winRate } from "../results/chart";
+import type { AgreementResult, ModelResult, PreferenceStrength, StudyResults } from "../bindings";
+import { axisBar, PREFERENCE_PARTS, preferenceSegments, SCALE_MAX, SCALE_MIN, scoreX, shareBar, winRate } from "../results/chart";
 import { Busy, ErrorBox } from "./common";
 import { useLoaded } from "./useLoaded";
 
@@ -41,6 +41,29 @@ function AxisRow(props: { model: ModelResult; index: number; axis: number }) {
         {TICKS.slice(1, -1).map((t) => (
           <line key={t} class="results-grid" x1={scoreX(t, W)} x2={scoreX(t, W)} y1={1} y2={H - 1} />
         ))}
+        <rect class={`results-bar model-${props.index % 4}`} x={0} y={3} width={bar.barWidth} height={H - 6} rx={2} />
+        {bar.ci && (
+          <g class="results-ci">
+            <line x1={bar.ci.x1} x2={bar.ci.x2} y1={H / 2} y2={H / 2} />
+            <line x1={bar.ci.x1} x2={bar.ci.x1} y1={2} y2={H - 2} />
+            <line x1={bar.ci.x2} x2={bar.ci.x2} y1={2} y2={H - 2} />
+          </g>
+        )}
+      </svg>
+      <span class="results-value">{bar.label}</span>
+    </div>
+  );
+}
+
+function StrengthRow(props: { strength: PreferenceStrength; index: number }) {
+  const st = props.strength;
+  const bar = shareBar(st.share, st.ci_low, st.ci_high, W);
+  return (
+    <div class="results-row" data-testid="results-strength-row" data-model={st.model} data-share={st.share ?? ""}>
+      <span class="results-model">{st.model}</span>
+      <svg width={W} height={H} viewBox={`-4 0 ${W + 8} ${H}`} role="img" aria-label={`${st.model}: strength ${bar.label}`}>
+        <rect class="results-track" x={0} y={3} width={W} height={H - 6} rx={2} />
+        <line class="results-grid" x1={W / 2} x2={W / 2} y1={1} y2={H - 1} />
         <rect class={`results-bar model-${props.index % 4}`} x={0} y={3} width={bar.barWidth} height={H - 6} rx={2} />
         {bar.ci && (
           <g class="results-ci">
@@ -167,6 +190,18 @@ function Summary(props: { results: StudyResults }) {
           ))}
         </p>
       </section>
+      {!slice && (
+        <section class="results-group">
+          <h4>Preference strength (Bradley–Terry)</h4>
+          <p class="muted small results-note">
+            Each model's share of the fitted strength; with two models, the estimated chance that raters prefer it. Whiskers: bootstrap 95 %
+            interval over items.
+          </p>
+          {r.strengths.map((st, i) => (
+            <StrengthRow key={st.model} strength={st} index={i} />
+          ))}
+        </section>
+      )}
       <section class="results-group">
         <h4>Safety flags</h4>
         <table class="results-harm" data-testid="results-harm">

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AxisResult } from "../bindings";
-import { axisBar, preferenceSegments, scoreX, winRate } from "./chart";
+import { axisBar, preferenceSegments, scoreX, shareBar, winRate } from "./chart";
 
 const axis = (mean: number | null, ci95: number | null, n: number): AxisResult => ({
   axis: "accuracy",
@@ -42,6 +42,14 @@ describe("results chart layout", () => {
       ["losses", 75, 25],
     ]);
     expect(preferenceSegments({ wins: 0, losses: 0, ties: 0, both_bad: 0 }, 100)).toEqual([]);
+  });
+
+  it("draws a strength share with its interval on a 0–100 % scale", () => {
+    const bar = shareBar(0.75, 0.6, 0.9, 200);
+    expect(bar.barWidth).toBe(150);
+    expect(bar.ci).toEqual({ x1: 120, x2: 180 });
+    expect(bar.label).toBe("75 % (95 % CI 60–90 %)");
+    expect(shareBar(null, null, null, 200).label).toBe("no comparisons");
   });
 
   it("gives the win rate over every verdict", () => {

@@ -29,6 +29,16 @@ export function axisBar(a: AxisResult, width: number): AxisBar {
   return { barWidth: scoreX(a.mean, width), ci, label: `${a.mean.toFixed(1)}${pm} · n=${a.n}` };
 }
 
+/** Where a 0–1 share and its interval go across `width`, and its label. */
+export function shareBar(share: number | null, low: number | null, high: number | null, width: number): AxisBar {
+  if (share === null) return { barWidth: 0, ci: null, label: "no comparisons" };
+  const clamp = (v: number) => Math.min(1, Math.max(0, v)) * width;
+  const pct = (v: number) => `${Math.round(v * 100)} %`;
+  const ci = low !== null && high !== null ? { x1: clamp(low), x2: clamp(high) } : null;
+  const range = low !== null && high !== null ? ` (95 % CI ${Math.round(low * 100)}–${pct(high)})` : "";
+  return { barWidth: clamp(share), ci, label: `${pct(share)}${range}` };
+}
+
 /** The preference outcomes in display order, with their legend text and colour class. */
 export const PREFERENCE_PARTS: { key: keyof PreferenceResult; label: string; cls: string }[] = [
   { key: "wins", label: "preferred", cls: "pref-win" },
