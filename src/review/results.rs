@@ -167,10 +167,10 @@ fn bradley_terry(n: usize, comparisons: &[Comparison]) -> Vec<Option<f64>> {
         wins[c.a] += c.score;
         wins[c.b] += 1.0 - c.score;
     }
-    for i in 0..n {
-        for j in 0..n {
-            if i != j && games[i][j] > 0.0 {
-                games[i][j] += 1.0;
+    for (i, row) in games.iter_mut().enumerate() {
+        for (j, g) in row.iter_mut().enumerate() {
+            if i != j && *g > 0.0 {
+                *g += 1.0;
                 wins[i] += 0.5;
             }
         }
