@@ -477,15 +477,41 @@ pub fn export_ratings_csv(
 ) -> Result<u64, ReviewError> {
     store.study(study_id)?;
     let rows: Vec<RatingExportRow> = store.study_rating_rows(study_id)?;
+    let failed = |e: csv::Error| ReviewError::Invalid(format!("could not write CSV: {e}"));
     let mut w = csv::Writer::from_writer(out);
+    if rows.is_empty() {
+        // A study without ratings still exports a valid (empty) table.
+        w.write_record(RATING_COLUMNS).map_err(failed)?;
+    }
     for r in &rows {
-        w.serialize(r)
-            .map_err(|e| ReviewError::Invalid(format!("could not write CSV: {e}")))?;
+        w.serialize(r).map_err(failed)?;
     }
     w.flush()
         .map_err(|e| ReviewError::Invalid(format!("could not write CSV: {e}")))?;
     Ok(rows.len() as u64)
 }
+
+/// The header of the ratings CSV: the fields of [`RatingExportRow`], in order.
+pub const RATING_COLUMNS: [&str; 18] = [
+    "study",
+    "rater",
+    "specialty",
+    "item",
+    "category",
+    "model",
+    "generation_id",
+    "accuracy",
+    "appropriateness",
+    "empathy",
+    "harm",
+    "harm_likelihood",
+    "comment",
+    "corrected_answer",
+    "preference",
+    "preferred",
+    "status",
+    "submitted_at",
+];
 
 /// Models of a study and how many of the study's items each has not answered yet.
 pub fn missing_answers(

@@ -176,6 +176,17 @@ fn ratings_autosave_validate_and_submit_once() {
     .expect("study");
     let a = review::queue(&store, r.id).expect("queue")[0].assignment_id;
 
+    // Before any rating, the export is a valid empty table: the header only.
+    let mut empty = Vec::new();
+    assert_eq!(
+        review::export_ratings_csv(&store, 1, &mut empty).expect("export"),
+        0
+    );
+    assert_eq!(
+        String::from_utf8(empty).expect("utf-8").trim_end(),
+        review::RATING_COLUMNS.join(",")
+    );
+
     let err =
         review::save_rating(&mut store, r.id, a, "A", &full(6)).expect_err("6 is out of range");
     assert!(err.to_string().contains("between 1 and 5"), "{err}");
@@ -249,6 +260,11 @@ fn ratings_autosave_validate_and_submit_once() {
     let n = review::export_ratings_csv(&store, 1, &mut csv).expect("export");
     assert_eq!(n, 2);
     let mut reader = csv::Reader::from_reader(csv.as_slice());
+    assert_eq!(
+        reader.headers().expect("header"),
+        &csv::StringRecord::from(review::RATING_COLUMNS.to_vec()),
+        "the empty-export header matches the serialized rows"
+    );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     let text = String::from_utf8(csv).expect("utf-8");
     assert!(
