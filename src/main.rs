@@ -608,9 +608,11 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn print_results(name: &str, r: &review::results::StudyResults) {
+    let plural = |n: u32, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     println!(
-        "{name}: {} submitted items from {} raters (means 1–5 with 95 % intervals)",
-        r.submitted_items, r.raters
+        "{name}: {} from {} (means 1–5 with 95 % intervals)",
+        plural(r.submitted_items, "submitted item"),
+        plural(r.raters, "rater")
     );
     if r.submitted_items == 0 {
         println!("no submitted ratings yet");

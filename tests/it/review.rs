@@ -288,7 +288,7 @@ fn ratings_autosave_validate_and_submit_once() {
     assert_eq!(means, [2.0, 4.0]);
     let table = ws.ok(&["results", "--study", "pilot"]);
     assert!(
-        table.contains("secret-model-alpha") && table.contains("1 submitted items"),
+        table.contains("secret-model-alpha") && table.contains("1 submitted item from 1 rater "),
         "{table}"
     );
     let out = ws.run(&["results", "--study", "nope"]);
