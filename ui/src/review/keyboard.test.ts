@@ -39,6 +39,17 @@ describe("digits score the focused row", () => {
   });
 });
 
+describe("Backspace and Delete clear the focused row", () => {
+  it.each(["Backspace", "Delete"])("%s clears", (k) => {
+    expect(keyAction(key(k), ctx({ focus: { answer: 1, row: 3 } }))).toEqual({ type: "clear", label: "B", row: "harm" });
+  });
+  it("not on a read-only item, in a text box or on a button", () => {
+    expect(keyAction(key("Backspace"), ctx({ readOnly: true }))).toBeNull();
+    expect(keyAction(key("Backspace", { target: "text" }), ctx())).toBeNull();
+    expect(keyAction(key("Delete", { target: "button" }), ctx())).toBeNull();
+  });
+});
+
 describe("arrows move and clamp", () => {
   it.each([
     [{ answer: 0, row: 0 }, "ArrowDown", { answer: 0, row: 1 }],
@@ -128,6 +139,8 @@ describe("preference keys map to labels that exist only", () => {
 
 describe("shortcutList", () => {
   it("names the letters of the answers shown", () => {
-    expect(shortcutList(["A", "B", "C"])[3]!.keys).toBe("a / b / c");
+    const list = shortcutList(["A", "B", "C"]);
+    expect(list.find((s) => s.what === "That answer is better")?.keys).toBe("a / b / c");
+    expect(list.some((s) => s.keys === "Backspace / Delete")).toBe(true);
   });
 });

@@ -34,6 +34,7 @@ export interface KeyContext {
 
 export type KeyAction =
   | { type: "score"; label: string; row: RowId; value: number | string }
+  | { type: "clear"; label: string; row: RowId }
   | { type: "focus"; focus: Focus }
   | { type: "preference"; value: string }
   | { type: "submit" }
@@ -94,6 +95,11 @@ export function keyAction(input: KeyInput, ctx: KeyContext): KeyAction | null {
       return input.target === "button" ? null : submitAction(ctx);
   }
 
+  if (key === "Backspace" || key === "Delete") {
+    if (ctx.readOnly || input.target !== "row") return null;
+    return { type: "clear", label: ctx.labels[focus.answer]!, row: ctx.rows[focus.row]!.id };
+  }
+
   if (/^[1-9]$/.test(key)) {
     if (ctx.readOnly || input.target !== "row") return null;
     const row = ctx.rows[focus.row]!;
@@ -114,6 +120,7 @@ export function shortcutList(labels: readonly string[]): { keys: string; what: s
   const letters = labels.map((l) => l.toLowerCase()).join(" / ");
   return [
     { keys: "1 – 5", what: "Score the focused row (safety rows: 1 – 3)" },
+    { keys: "Backspace / Delete", what: "Clear the focused row" },
     { keys: "↑ ↓  or  Tab / Shift+Tab", what: "Previous / next row" },
     { keys: "← →", what: "Previous / next answer" },
     { keys: letters, what: "That answer is better" },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { item, rating, rubric } from "./fixtures";
 import {
+  clearRow,
   dirtyKeys,
   fromItem,
   isDirty,
@@ -99,6 +100,17 @@ describe("edits and dirty tracking", () => {
     expect(s.ratings.A!.comment).toBe("needs a source");
     s = setRatingField(s, "A", "comment", "   ");
     expect(s.ratings.A!.comment).toBeNull();
+  });
+
+  it("clearing a row empties it and marks the answer dirty; an empty row stays as it is", () => {
+    let s = setRowValue(fromItem(item()), "A", "empathy", 4);
+    s = markSaved(s, ratingKey("A"), s.revision[ratingKey("A")]!);
+    s = clearRow(s, "A", "empathy");
+    expect(s.ratings.A!.empathy).toBeNull();
+    expect(dirtyKeys(s)).toEqual([ratingKey("A")]);
+    expect(clearRow(s, "A", "empathy")).toBe(s);
+    const readOnly = { ...setRowValue(fromItem(item()), "B", "accuracy", 2), readOnly: true };
+    expect(clearRow(readOnly, "B", "accuracy")).toBe(readOnly);
   });
 
   it("harm 'none' clears the likelihood", () => {

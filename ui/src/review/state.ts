@@ -159,6 +159,11 @@ export function setRowValue(state: ReviewState, label: string, row: RowId, value
   return typeof value === "string" ? setRatingField(state, label, row, value) : state;
 }
 
+/** Empties one row of one answer's rating (a draft only; a submitted item stays as it is). */
+export function clearRow(state: ReviewState, label: string, row: RowId): ReviewState {
+  return setRatingField(state, label, row, null);
+}
+
 export function preferenceOptions(labels: readonly string[]): { value: string; label: string; key: string }[] {
   return [
     ...labels.map((l) => ({ value: `better:${l}`, label: `Answer ${l} better`, key: l.toLowerCase() })),

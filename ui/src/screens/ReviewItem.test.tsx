@@ -80,6 +80,15 @@ describe("ReviewItem", () => {
     expect(q("save-status")!.textContent).toBe("Saved ✓");
   });
 
+  it("Backspace clears the focused row and saves the cleared rating", async () => {
+    await mount(item());
+    await press("4");
+    expect(q("score-A-accuracy-4")!.getAttribute("aria-checked")).toBe("true");
+    await press("Backspace");
+    expect(q("score-A-accuracy-4")!.getAttribute("aria-checked")).toBe("false");
+    expect(calls.saveRating).toHaveBeenLastCalledWith(1, 7, "A", expect.objectContaining({ accuracy: null }));
+  });
+
   it("Enter on an incomplete item lists what is missing and does not submit", async () => {
     await mount(item());
     await press("Enter");

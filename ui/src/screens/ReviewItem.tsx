@@ -11,6 +11,7 @@ import { keyAction, shortcutList } from "../review/keyboard";
 import type { ReviewState, RowDef, SaveKey } from "../review/state";
 import {
   answerName,
+  clearRow,
   fromItem,
   markSaved,
   preferenceOptions,
@@ -184,6 +185,9 @@ export function ReviewItem(props: ReviewItemProps) {
     switch (a.type) {
       case "score":
         update((s) => setRowValue(s, a.label, a.row, a.value), true);
+        return;
+      case "clear":
+        update((s) => clearRow(s, a.label, a.row), true);
         return;
       case "focus":
         moveFocus(a.focus);
