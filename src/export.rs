@@ -98,8 +98,41 @@ pub const EXPORT_COLUMNS: [&str; 21] = [
     "created_at",
 ];
 
-/// Exports to a file atomically: written beside it, then renamed, so a
-/// failed export never leaves half a file under the final name.
+/// The temporary file beside `path` that an atomic write fills first.
+fn partial_path(path: &Path) -> std::path::PathBuf {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    dir.join(format!(
+        ".{}.partial",
+        path.file_name()
+            .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned())
+    ))
+}
+
+/// Replaces `path` with `bytes` atomically: written and synced beside it,
+/// then renamed, so a failure never leaves half a file under the final name.
+///
+/// # Errors
+///
+/// The I/O error of the write or the rename; the temporary file is removed.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = partial_path(path);
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Exports to a file atomically (see [`write_atomically`]), streaming the
+/// rows rather than holding them in memory.
 pub fn export_generations_to_file(
     store: &Store,
     format: ExportFormat,
@@ -109,15 +142,7 @@ pub fn export_generations_to_file(
         target: path.display().to_string(),
         source,
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.partial",
-        path.file_name()
-            .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned())
-    ));
+    let tmp = partial_path(path);
     let result = (|| {
         let file = std::fs::File::create(&tmp).map_err(werr)?;
         let mut buf = std::io::BufWriter::new(file);

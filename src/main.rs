@@ -556,7 +556,8 @@ fn run(cli: Cli) -> Result<()> {
             let n = review::export_ratings_csv(&store, record.id, &mut buf)?;
             match out {
                 Some(path) => {
-                    write_atomically(&path, &buf)?;
+                    llm4sweat::export::write_atomically(&path, &buf)
+                        .with_context(|| format!("could not write {}", path.display()))?;
                     eprintln!(
                         "wrote {n} ratings of {:?} to {}",
                         record.name,
@@ -592,19 +593,6 @@ fn find_study(store: &Store, name: Option<&str>) -> Result<llm4sweat::store::Stu
             .cloned()
             .context("no study yet: create one in the desktop app, or run `llm4sweat demo`"),
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file, so a failure leaves no half file.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            anyhow::anyhow!("could not write {}: {e}", path.display())
-        })
 }
 
 fn print_results(name: &str, r: &review::results::StudyResults) {

@@ -645,13 +645,8 @@ impl App {
         let store = lock(&self.store);
         let mut buf = Vec::new();
         let n = review::export_ratings_csv(&store, study_id, &mut buf)?;
-        let tmp = path.with_extension("csv.partial");
-        std::fs::write(&tmp, &buf)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                AppError::new("io", format!("could not write {}: {e}", path.display()))
-            })?;
+        llm4sweat::export::write_atomically(&path, &buf)
+            .map_err(|e| AppError::new("io", format!("could not write {}: {e}", path.display())))?;
         Ok(n as i64)
     }
 

@@ -140,40 +140,55 @@ fn generation_count(ws: &Workspace) -> i64 {
         .unwrap_or(0)
 }
 
+/// `generate` with SmolLM2 on `limit` items, 2 sequences and 2 threads.
+fn generate_args(limit: &'static str, max_tokens: &'static str) -> [&'static str; 11] {
+    [
+        "generate",
+        "--model",
+        "smol",
+        "--limit",
+        limit,
+        "--max-tokens",
+        max_tokens,
+        "--parallel",
+        "2",
+        "--threads",
+        "2",
+    ]
+}
+
+/// Starts `llm4sweat ARGS` (stderr piped) and returns once `n` answers are
+/// stored, failing if that takes over 120 s or the run ends first.
+fn spawn_until_stored(ws: &Workspace, args: &[&str], n: i64) -> std::process::Child {
+    let mut child = ws
+        .cmd()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while generation_count(ws) < n {
+        assert!(
+            Instant::now() < deadline,
+            "no {n} answers stored within 120 s"
+        );
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "finished before it could be interrupted"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 /// kill -9 in the middle of a run loses at most the answers in flight; a
 /// rerun skips what is stored and finishes the rest.
 #[test]
 fn generation_resumes_after_the_process_is_killed() {
     let ws = Workspace::new().with_model();
-    let args = [
-        "generate",
-        "--model",
-        "smol",
-        "--limit",
-        "6",
-        "--max-tokens",
-        "48",
-        "--parallel",
-        "2",
-        "--threads",
-        "2",
-    ];
-    let mut child = ws
-        .cmd()
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while generation_count(&ws) < 2 {
-        assert!(Instant::now() < deadline, "no answers stored within 120 s");
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "finished before it could be killed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let args = generate_args("6", "48");
+    let mut child = spawn_until_stored(&ws, &args, 2);
     child.kill().expect("kill -9");
     child.wait().expect("reap");
     let stored = generation_count(&ws);
@@ -206,31 +221,7 @@ fn generation_resumes_after_the_process_is_killed() {
 #[test]
 fn ctrl_c_stops_generation_gracefully() {
     let ws = Workspace::new().with_model();
-    let args = [
-        "generate",
-        "--model",
-        "smol",
-        "--limit",
-        "8",
-        "--max-tokens",
-        "64",
-        "--parallel",
-        "2",
-        "--threads",
-        "2",
-    ];
-    let child = ws
-        .cmd()
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while generation_count(&ws) < 1 {
-        assert!(Instant::now() < deadline, "no answers stored within 120 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = spawn_until_stored(&ws, &generate_args("8", "64"), 1);
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

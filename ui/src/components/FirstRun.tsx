@@ -1,15 +1,15 @@
 // First run: when a manifest model the demo needs is not registered yet, offer
 // to fetch it right here, with a progress bar and cancel.
 import { useState } from "preact/hooks";
-import { api, channel, newJobId, toAppError } from "../api";
-import type { AppError, ManifestEntry, ProgressEvent as JobEvent } from "../bindings";
-import { foldJobEvent, formatBytes, jobStart } from "../jobs";
-import type { JobProgress } from "../jobs";
+import { api, toAppError } from "../api";
+import type { AppError, ManifestEntry } from "../bindings";
+import { formatBytes, jobStart } from "../jobs";
 import { ErrorBox, ProgressBar } from "./common";
+import { useJob } from "./useJob";
 
 export function FirstRunBanner(props: { manifest: ManifestEntry[]; onFetched: () => void }) {
   const missing = props.manifest.filter((m) => !m.fetched);
-  const [job, setJob] = useState<{ id: string; name: string; progress: JobProgress } | null>(null);
+  const { job, run, cancel } = useJob();
   const [error, setError] = useState<AppError | null>(null);
   if (missing.length === 0) return null;
   const defaultMissing = missing.some((m) => m.is_default);
@@ -17,16 +17,10 @@ export function FirstRunBanner(props: { manifest: ManifestEntry[]; onFetched: ()
   const fetchAll = async () => {
     setError(null);
     for (const m of missing) {
-      const id = newJobId("fetch");
-      setJob({ id, name: m.display, progress: { ...jobStart("Connecting…"), total: m.size || null } });
       try {
-        const ch = channel<JobEvent>((ev) =>
-          setJob((j) => (j && j.id === id ? { ...j, progress: foldJobEvent(j.progress, ev) } : j)),
-        );
-        await api.fetchModel(id, m.name, ch);
+        await run("fetch", m.display, { ...jobStart("Connecting…"), total: m.size || null }, (id, events) => api.fetchModel(id, m.name, events));
       } catch (err) {
         setError(toAppError(err));
-        setJob(null);
         return;
       }
     }
@@ -34,18 +28,13 @@ export function FirstRunBanner(props: { manifest: ManifestEntry[]; onFetched: ()
     // newcomer can rate right away.
     try {
       const ws = await api.workspaceStatus();
-      if (ws.demo_study_id !== null) {
-        const id = newJobId("demo");
-        setJob({ id, name: "Demo study answers", progress: jobStart("Generating answers…") });
-        const ch = channel<JobEvent>((ev) =>
-          setJob((j) => (j && j.id === id ? { ...j, progress: foldJobEvent(j.progress, ev) } : j)),
-        );
-        await api.generateStudyAnswers(id, ws.demo_study_id, ch);
+      const studyId = ws.demo_study_id;
+      if (studyId !== null) {
+        await run("demo", "Demo study answers", jobStart("Generating answers…"), (id, events) => api.generateStudyAnswers(id, studyId, events));
       }
     } catch (err) {
       setError(toAppError(err));
     }
-    setJob(null);
     props.onFetched();
   };
 
@@ -71,7 +60,7 @@ export function FirstRunBanner(props: { manifest: ManifestEntry[]; onFetched: ()
                 : `${job.name}: ${formatBytes(job.progress.done)} of ${job.progress.total ? formatBytes(job.progress.total) : "?"}`
             }
           />
-          <button type="button" data-testid="first-run-cancel" onClick={() => void api.cancelJob(job.id).catch(() => {})}>
+          <button type="button" data-testid="first-run-cancel" onClick={() => void cancel().catch(() => {})}>
             Cancel
           </button>
         </>

@@ -4,6 +4,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api";
 import type { AgreementResult, ModelResult, PreferenceStrength, StudyResults } from "../bindings";
+import type { AxisBar } from "../results/chart";
 import { axisBar, PREFERENCE_PARTS, preferenceSegments, SCALE_MAX, SCALE_MIN, scoreX, shareBar, winRate } from "../results/chart";
 import { Busy, ErrorBox } from "./common";
 import { useLoaded } from "./useLoaded";
@@ -29,17 +30,16 @@ function ScaleTicks() {
   );
 }
 
-function AxisRow(props: { model: ModelResult; index: number; axis: number }) {
-  const a = props.model.axes[props.axis];
-  if (!a) return null;
-  const bar = axisBar(a, W);
+/** One model's bar with its interval whisker; `grid` are x positions of faint guide lines. */
+function BarRow(props: { model: string; index: number; bar: AxisBar; grid: number[]; what: string; data: Record<string, string | number> }) {
+  const { bar } = props;
   return (
-    <div class="results-row" data-testid="results-axis-row" data-model={props.model.model} data-axis={a.axis} data-mean={a.mean ?? ""}>
-      <span class="results-model">{props.model.model}</span>
-      <svg width={W} height={H} viewBox={`-4 0 ${W + 8} ${H}`} role="img" aria-label={`${props.model.model}, ${a.axis}: ${bar.label}`}>
+    <div class="results-row" data-model={props.model} {...props.data}>
+      <span class="results-model">{props.model}</span>
+      <svg width={W} height={H} viewBox={`-4 0 ${W + 8} ${H}`} role="img" aria-label={`${props.model}, ${props.what}: ${bar.label}`}>
         <rect class="results-track" x={0} y={3} width={W} height={H - 6} rx={2} />
-        {TICKS.slice(1, -1).map((t) => (
-          <line key={t} class="results-grid" x1={scoreX(t, W)} x2={scoreX(t, W)} y1={1} y2={H - 1} />
+        {props.grid.map((x) => (
+          <line key={x} class="results-grid" x1={x} x2={x} y1={1} y2={H - 1} />
         ))}
         <rect class={`results-bar model-${props.index % 4}`} x={0} y={3} width={bar.barWidth} height={H - 6} rx={2} />
         {bar.ci && (
@@ -55,26 +55,34 @@ function AxisRow(props: { model: ModelResult; index: number; axis: number }) {
   );
 }
 
+const SCORE_GRID = TICKS.slice(1, -1).map((t) => scoreX(t, W));
+
+function AxisRow(props: { model: ModelResult; index: number; axis: number }) {
+  const a = props.model.axes[props.axis];
+  if (!a) return null;
+  return (
+    <BarRow
+      model={props.model.model}
+      index={props.index}
+      bar={axisBar(a, W)}
+      grid={SCORE_GRID}
+      what={a.axis}
+      data={{ "data-testid": "results-axis-row", "data-axis": a.axis, "data-mean": a.mean ?? "" }}
+    />
+  );
+}
+
 function StrengthRow(props: { strength: PreferenceStrength; index: number }) {
   const st = props.strength;
-  const bar = shareBar(st.share, st.ci_low, st.ci_high, W);
   return (
-    <div class="results-row" data-testid="results-strength-row" data-model={st.model} data-share={st.share ?? ""}>
-      <span class="results-model">{st.model}</span>
-      <svg width={W} height={H} viewBox={`-4 0 ${W + 8} ${H}`} role="img" aria-label={`${st.model}: strength ${bar.label}`}>
-        <rect class="results-track" x={0} y={3} width={W} height={H - 6} rx={2} />
-        <line class="results-grid" x1={W / 2} x2={W / 2} y1={1} y2={H - 1} />
-        <rect class={`results-bar model-${props.index % 4}`} x={0} y={3} width={bar.barWidth} height={H - 6} rx={2} />
-        {bar.ci && (
-          <g class="results-ci">
-            <line x1={bar.ci.x1} x2={bar.ci.x2} y1={H / 2} y2={H / 2} />
-            <line x1={bar.ci.x1} x2={bar.ci.x1} y1={2} y2={H - 2} />
-            <line x1={bar.ci.x2} x2={bar.ci.x2} y1={2} y2={H - 2} />
-          </g>
-        )}
-      </svg>
-      <span class="results-value">{bar.label}</span>
-    </div>
+    <BarRow
+      model={st.model}
+      index={props.index}
+      bar={shareBar(st.share, st.ci_low, st.ci_high, W)}
+      grid={[W / 2]}
+      what="strength"
+      data={{ "data-testid": "results-strength-row", "data-share": st.share ?? "" }}
+    />
   );
 }
 

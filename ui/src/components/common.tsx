@@ -25,6 +25,18 @@ export function ErrorBox(props: { error: AppError | null; testid?: string; onDis
   );
 }
 
+/** An error box as a table row under the row it belongs to; nothing without an error. */
+export function ErrorRow(props: { error: AppError | null; colSpan: number; testid: string; onDismiss: () => void }) {
+  if (!props.error) return null;
+  return (
+    <tr>
+      <td colSpan={props.colSpan}>
+        <ErrorBox error={props.error} testid={props.testid} onDismiss={props.onDismiss} />
+      </td>
+    </tr>
+  );
+}
+
 /** A labelled bar; with `max` null it shows an indeterminate stripe and the text only. */
 export function ProgressBar(props: {
   value: number;

@@ -1,13 +1,13 @@
 // Registered models and their engine settings, adding a GGUF file or a remote endpoint,
 // and fetching the models listed in the manifest.
 import { useEffect, useState } from "preact/hooks";
-import { api, channel, newJobId, toAppError } from "../api";
-import type { AppError, ManifestEntry, ModelView, ProgressEvent as JobEvent } from "../bindings";
-import { Busy, Chip, ErrorBox, Field, ProgressBar } from "../components/common";
+import { api, toAppError } from "../api";
+import type { AppError, ManifestEntry, ModelView } from "../bindings";
+import { Busy, Chip, ErrorBox, ErrorRow, Field, ProgressBar } from "../components/common";
 import { useAction } from "../components/useAction";
+import { useJob } from "../components/useJob";
 import { useLoaded } from "../components/useLoaded";
-import type { JobProgress } from "../jobs";
-import { foldJobEvent, formatBytes, jobStart } from "../jobs";
+import { formatBytes, jobStart } from "../jobs";
 
 export const ROLES = ["candidate", "baseline", "generator", "base"];
 
@@ -155,13 +155,7 @@ function ModelRow(props: { model: ModelView; onSaved: (m: ModelView) => void }) 
           )}
         </td>
       </tr>
-      {error && (
-        <tr>
-          <td colSpan={8}>
-            <ErrorBox error={error} testid="model-error" onDismiss={() => setError(null)} />
-          </td>
-        </tr>
-      )}
+      <ErrorRow error={error} colSpan={8} testid="model-error" onDismiss={() => setError(null)} />
     </>
   );
 }
@@ -296,31 +290,25 @@ function Manifest(props: { entries: ManifestEntry[]; onFetched: (m: ModelView) =
 
 function ManifestRow(props: { entry: ManifestEntry; onFetched: (m: ModelView) => void }) {
   const e = props.entry;
-  const [job, setJob] = useState<{ id: string; progress: JobProgress } | null>(null);
+  const { job, run, cancel: cancelJob } = useJob();
   const [fetched, setFetched] = useState(e.fetched);
   const [error, setError] = useState<AppError | null>(null);
 
   useEffect(() => setFetched(e.fetched), [e.fetched]);
 
   const start = async () => {
-    const id = newJobId("fetch");
     setError(null);
-    setJob({ id, progress: { ...jobStart("Connecting…"), total: e.size || null } });
     try {
-      const ch = channel<JobEvent>((ev) => setJob((j) => (j && j.id === id ? { ...j, progress: foldJobEvent(j.progress, ev) } : j)));
-      props.onFetched(await api.fetchModel(id, e.name, ch));
+      props.onFetched(await run("fetch", e.display, { ...jobStart("Connecting…"), total: e.size || null }, (id, events) => api.fetchModel(id, e.name, events)));
       setFetched(true);
     } catch (err) {
       setError(toAppError(err));
-    } finally {
-      setJob(null);
     }
   };
 
   const cancel = async () => {
-    if (!job) return;
     try {
-      await api.cancelJob(job.id);
+      await cancelJob();
     } catch (err) {
       setError(toAppError(err));
     }
@@ -362,13 +350,7 @@ function ManifestRow(props: { entry: ManifestEntry; onFetched: (m: ModelView) =>
           )}
         </td>
       </tr>
-      {error && (
-        <tr>
-          <td colSpan={5}>
-            <ErrorBox error={error} testid="manifest-error" onDismiss={() => setError(null)} />
-          </td>
-        </tr>
-      )}
+      <ErrorRow error={error} colSpan={5} testid="manifest-error" onDismiss={() => setError(null)} />
     </>
   );
 }

@@ -1,14 +1,14 @@
 // Coordinator view of studies: progress per rater, creating a study, generating the
 // missing answers (cancellable), closing, and exporting ratings.
 import { useEffect, useState } from "preact/hooks";
-import { api, channel, newJobId, toAppError } from "../api";
-import type { AppError, GenerateSummary, ModelView, ProgressEvent as JobEvent, RaterView, StudyInput, StudyView } from "../bindings";
+import { api, toAppError } from "../api";
+import type { AppError, GenerateSummary, ModelView, RaterView, StudyInput, StudyView } from "../bindings";
 import { Busy, Chip, ErrorBox, Field, ProgressBar } from "../components/common";
 import { ResultsPanel } from "../components/Results";
 import { useAction } from "../components/useAction";
+import { useJob } from "../components/useJob";
 import { useLoaded } from "../components/useLoaded";
-import type { JobProgress } from "../jobs";
-import { foldJobEvent, jobStart } from "../jobs";
+import { jobStart } from "../jobs";
 
 export function StudiesScreen(props: { active: boolean; categories: string[] }) {
   const { data: studies, setData: setStudies, error, setError, reload: load } = useLoaded(() => api.listStudies(), props.active, [] as StudyView[]);
@@ -60,7 +60,7 @@ export function StudiesScreen(props: { active: boolean; categories: string[] }) 
 
 function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void; onReload: () => void }) {
   const s = props.study;
-  const [job, setJob] = useState<{ id: string; progress: JobProgress } | null>(null);
+  const { job, run, cancel: cancelJob } = useJob();
   const [summary, setSummary] = useState<GenerateSummary[] | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   const [confirmClose, setConfirmClose] = useState(false);
@@ -72,26 +72,19 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
   const [showResults, setShowResults] = useState(false);
 
   const generate = async () => {
-    const id = newJobId("generate");
     setError(null);
     setSummary(null);
-    setJob({ id, progress: jobStart("Preparing generation…") });
     try {
-      const ch = channel<JobEvent>((e) => setJob((j) => (j && j.id === id ? { ...j, progress: foldJobEvent(j.progress, e) } : j)));
-      setSummary(await api.generateStudyAnswers(id, s.id, ch));
+      setSummary(await run("generate", s.name, jobStart("Preparing generation…"), (id, events) => api.generateStudyAnswers(id, s.id, events)));
       props.onReload();
     } catch (e) {
       setError(toAppError(e));
-    } finally {
-      setJob(null);
     }
   };
 
   const cancel = async () => {
-    if (!job) return;
     try {
-      await api.cancelJob(job.id);
-      setJob((j) => (j ? { ...j, progress: { ...j.progress, message: "Cancelling after the current answer…" } } : j));
+      await cancelJob("Cancelling after the current answer…");
     } catch (e) {
       setError(toAppError(e));
     }
