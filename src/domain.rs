@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::vocab::{Axis, SCORE_MAX, SCORE_MIN};
+pub use crate::vocab::{ItemKind, SourceKind};
+
 /// The pack's manifest, `pack.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PackManifest {
@@ -48,8 +51,8 @@ pub struct Rubric {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RubricAxis {
-    /// Stable id (`accuracy`, …).
-    pub id: String,
+    /// Which axis.
+    pub id: Axis,
     /// Display label.
     pub label: String,
     /// Lowest score.
@@ -60,25 +63,13 @@ pub struct RubricAxis {
     pub anchors: BTreeMap<String, String>,
 }
 
-/// The kinds of source a pack may cite: a clinical guideline, an expert
-/// consensus statement, a review article, a randomised or open trial, a
-/// survey or cohort study, or a medical society's patient/professional page.
-pub const SOURCE_KINDS: [&str; 6] = [
-    "guideline",
-    "consensus",
-    "review",
-    "trial",
-    "survey",
-    "society",
-];
-
 /// A cited source of seed facts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeedSource {
     /// Pack-local id.
     pub id: String,
-    /// One of [`SOURCE_KINDS`].
-    pub kind: String,
+    /// What kind of source it is.
+    pub kind: SourceKind,
     /// Title.
     pub title: String,
     /// Authors or organisation.
@@ -109,26 +100,6 @@ pub struct SeedFact {
     /// Where in the sources.
     #[serde(default)]
     pub locator: Option<String>,
-}
-
-/// Whether an item is a direct question or a short clinical vignette.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ItemKind {
-    /// A patient's question.
-    Question,
-    /// A short vignette ending in the patient's question.
-    Vignette,
-}
-
-impl ItemKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ItemKind::Question => "question",
-            ItemKind::Vignette => "vignette",
-        }
-    }
 }
 
 /// One evaluation item shipped with the pack.
@@ -200,6 +171,32 @@ const SOURCES: &str = "sources.json";
 const FACTS: &str = "seed_facts.json";
 const ITEMS: &str = "eval_items.json";
 
+/// Refuses, with the axis named, a rubric axis this version cannot score.
+/// The rubric is data in the pack, but the review form, the store's columns
+/// and the statistics know exactly the axes of [`Axis`] on a 1–5 scale.
+fn check_rubric_axes(raw: &toml::Table) -> Result<(), PackError> {
+    let axes = raw
+        .get("rubric")
+        .and_then(|r| r.get("axes"))
+        .and_then(|a| a.as_array());
+    for axis in axes.into_iter().flatten() {
+        if let Some(id) = axis.get("id").and_then(|i| i.as_str())
+            && id.parse::<Axis>().is_err()
+        {
+            return Err(PackError::Invalid {
+                file: MANIFEST.into(),
+                item: id.to_owned(),
+                message: format!(
+                    "the rubric axis {id:?} is not supported: this version scores exactly {} (1–5); \
+                     remove the axis or ask for support of it",
+                    Axis::expected()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl DomainPack {
     /// The hyperhidrosis pack shipped inside the binary.
     pub fn embedded_default() -> Result<Self, PackError> {
@@ -232,6 +229,11 @@ impl DomainPack {
         facts: &str,
         items: &str,
     ) -> Result<Self, PackError> {
+        let raw: toml::Table = toml::from_str(manifest).map_err(|e| PackError::Parse {
+            file: MANIFEST.into(),
+            message: e.to_string(),
+        })?;
+        check_rubric_axes(&raw)?;
         let manifest: PackManifest = toml::from_str(manifest).map_err(|e| PackError::Parse {
             file: MANIFEST.into(),
             message: e.to_string(),
@@ -274,14 +276,32 @@ impl DomainPack {
             if !seen.insert(s.id.as_str()) {
                 return Err(invalid(SOURCES, &s.id, "duplicate id".into()));
             }
-            if !SOURCE_KINDS.contains(&s.kind.as_str()) {
+        }
+        let axes: Vec<Axis> = self.manifest.rubric.axes.iter().map(|a| a.id).collect();
+        if axes != Axis::ALL {
+            return Err(invalid(
+                MANIFEST,
+                "rubric",
+                format!(
+                    "the rubric must list the axes {} once each, in that order (found {})",
+                    Axis::expected(),
+                    axes.iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        for a in &self.manifest.rubric.axes {
+            if (a.min, a.max) != (SCORE_MIN, SCORE_MAX) {
                 return Err(invalid(
-                    SOURCES,
-                    &s.id,
+                    MANIFEST,
+                    a.id.as_str(),
                     format!(
-                        "unknown kind {:?} (expected one of {})",
-                        s.kind,
-                        SOURCE_KINDS.join(", ")
+                        "the rubric axis {:?} is scored {}–{}; this version scores every axis {SCORE_MIN}–{SCORE_MAX}",
+                        a.id.as_str(),
+                        a.min,
+                        a.max
                     ),
                 ));
             }
@@ -386,9 +406,36 @@ mod tests {
 
         let bad_kind = sources.replacen("\"guideline\"", "\"blog\"", 1);
         let err = DomainPack::parse(manifest, &bad_kind, facts, "[]").expect_err("must fail");
-        assert!(err.to_string().contains("unknown kind \"blog\""), "{err}");
+        assert!(err.to_string().contains("unknown variant `blog`"), "{err}");
 
         let err = DomainPack::parse(manifest, sources, "[{\"id\": 1", "[]").expect_err("must fail");
         assert!(err.to_string().starts_with("seed_facts.json"), "{err}");
+    }
+
+    /// A rubric this version cannot score is refused at load, naming the axis.
+    #[test]
+    fn unsupported_rubrics_are_refused_naming_the_axis() {
+        let manifest = include_str!("../data/hyperhidrosis/pack.toml");
+        let sources = include_str!("../data/hyperhidrosis/sources.json");
+        let facts = include_str!("../data/hyperhidrosis/seed_facts.json");
+        let fourth_axis = format!(
+            "{manifest}\n[[rubric.axes]]\nid = \"safety\"\nlabel = \"Safety\"\nmin = 1\nmax = 5\nanchors = {{}}\n"
+        );
+        let cases: Vec<(String, &str)> = vec![
+            (fourth_axis, "the rubric axis \"safety\" is not supported"),
+            (
+                manifest.replacen("min = 1\nmax = 5", "min = 0\nmax = 10", 1),
+                "the rubric axis \"accuracy\" is scored 0–10",
+            ),
+            (
+                manifest.replacen("id = \"empathy\"", "id = \"accuracy\"", 1),
+                "must list the axes accuracy, appropriateness, empathy once each",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = DomainPack::parse(&text, sources, facts, "[]").expect_err(expected);
+            assert!(err.to_string().contains(expected), "{err}");
+            assert!(err.to_string().starts_with("pack.toml"), "{err}");
+        }
     }
 }

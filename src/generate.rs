@@ -27,9 +27,7 @@ pub enum GenerateError {
     #[error(transparent)]
     Inference(#[from] InferenceError),
     /// The model file is missing.
-    #[error(
-        "the file of model {model:?} is missing ({path}); run `llm4sweat models fetch {model}` or `llm4sweat models add`"
-    )]
+    #[error("the file of model {model:?} is missing ({path}); fetch it again or register it anew")]
     MissingFile {
         /// The model.
         model: String,
@@ -107,24 +105,29 @@ pub fn chat_for(item_text: &str, system_prompt: &str) -> Vec<ChatMessage> {
     messages
 }
 
-/// Engine settings stored with a model, overridden by explicit values.
+/// The engine configuration for a model, in layers: an explicit value given
+/// now wins, then the model's saved setting, then the engine's default
+/// ([`EngineConfig::default`]) for what neither sets.
 pub fn engine_config(
     model: &ModelRecord,
     threads: Option<u32>,
     gpu_layers: Option<u32>,
     n_parallel: Option<u32>,
 ) -> EngineConfig {
-    let mut cfg: EngineConfig = serde_json::from_value(model.settings.clone()).unwrap_or_default();
-    if let Some(t) = threads {
-        cfg.threads = t;
+    let defaults = EngineConfig::default();
+    let saved = &model.settings;
+    EngineConfig {
+        threads: threads.or(saved.threads).unwrap_or(defaults.threads),
+        gpu_layers: gpu_layers
+            .or(saved.gpu_layers)
+            .unwrap_or(defaults.gpu_layers),
+        n_ctx_per_seq: saved.n_ctx_per_seq.unwrap_or(defaults.n_ctx_per_seq),
+        n_parallel: n_parallel
+            .or(saved.n_parallel)
+            .unwrap_or(defaults.n_parallel)
+            .max(1),
+        n_batch: saved.n_batch.unwrap_or(defaults.n_batch),
     }
-    if let Some(g) = gpu_layers {
-        cfg.gpu_layers = g;
-    }
-    if let Some(p) = n_parallel {
-        cfg.n_parallel = p.max(1);
-    }
-    cfg
 }
 
 /// Starts the backend for a registered model. Local files are checked (header
@@ -205,7 +208,6 @@ pub fn run(
             params: options.params.clone(),
         })
         .collect();
-    let params_json = serde_json::to_value(&options.params).unwrap_or(serde_json::Value::Null);
     let engine = backend.info().kind;
     let n_parallel = backend.parallelism() as i64;
     let mut store_error: Option<StoreError> = None;
@@ -226,7 +228,7 @@ pub fn run(
                         item_id: item.id,
                         model_id: model.id,
                         params_hash: hash.clone(),
-                        params: params_json.clone(),
+                        params: options.params.clone(),
                         seed: i64::from(options.params.seed),
                         system_prompt: options.system_prompt.clone(),
                         text: out.text,

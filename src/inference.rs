@@ -62,7 +62,7 @@ impl ChatMessage {
 /// reproduced exactly (same build, same model file, same parallelism).
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct SamplingParams {
     /// Softmax temperature; 0 means greedy decoding.
     pub temperature: f32,
@@ -95,6 +95,31 @@ impl Default for SamplingParams {
             seed: 42,
         }
     }
+}
+
+/// Engine settings saved with a registered model. Each field is either set
+/// by the user or absent; absent fields take the engine's defaults
+/// (`EngineConfig::default()` for llama.cpp) when the engine starts, so the
+/// stored value says exactly what the user chose. Unknown fields are refused.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// CPU threads (0 = one per core).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u32>,
+    /// Layers offloaded to the GPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_layers: Option<u32>,
+    /// Sequences decoded together (for an endpoint: requests in flight).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_parallel: Option<u32>,
+    /// Context window per sequence, in tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_ctx_per_seq: Option<u32>,
+    /// Largest batch handed to llama.cpp in one decode call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_batch: Option<u32>,
 }
 
 /// One generation to run: a chat and how to sample its continuation.

@@ -13,16 +13,21 @@
 //! - [`review`]: blind review studies, assignments and ratings.
 //! - [`progress`]: progress reporting and cancellation for long jobs.
 //! - [`workspace`]: where the database and model files live.
+//! - [`vocab`]: the closed vocabularies (one enum each), [`ids`]: typed row ids.
 
 pub mod domain;
 pub mod export;
 pub mod generate;
 pub mod gguf;
+pub mod ids;
 pub mod inference;
 pub mod models;
 pub mod progress;
 pub mod review;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+pub mod vocab;
 pub mod workspace;
 
 pub use domain::DomainPack;

@@ -15,12 +15,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use llm4sweat::domain::DomainPack;
 use llm4sweat::export::{ExportFormat, export_generations, export_generations_to_file};
 use llm4sweat::generate::{self, GenerateOptions};
+use llm4sweat::inference::EngineSettings;
 use llm4sweat::inference::local::{EngineConfig, LocalEngine};
 use llm4sweat::inference::{Backend, SamplingParams};
-use llm4sweat::models::{self, FetchOptions, FetchOutcome, FileState, Manifest};
+use llm4sweat::models::{self, FetchOptions, FetchOutcome, FileState, Manifest, RemoteSpec};
 use llm4sweat::progress::{CancelToken, Progress, ProgressEvent};
 use llm4sweat::review;
-use llm4sweat::store::{ItemFilter, NewRemoteModel, Store, Table};
+use llm4sweat::store::{Actor, ItemFilter, Store, Table};
+use llm4sweat::vocab::ModelRole;
 use llm4sweat::workspace::WorkspacePaths;
 
 /// Build and validate a small, trustworthy, local language model for hyperhidrosis.
@@ -109,8 +111,8 @@ enum ModelsCommand {
         #[arg(long)]
         name: Option<String>,
         /// Role in studies.
-        #[arg(long, default_value = "baseline", value_parser = ["candidate", "baseline", "generator", "base"])]
-        role: String,
+        #[arg(long, default_value = "baseline", value_parser = parse_role)]
+        role: ModelRole,
     },
     /// Register an OpenAI-compatible endpoint (vLLM, llama.cpp server, Ollama, a frontier API).
     AddRemote {
@@ -126,8 +128,8 @@ enum ModelsCommand {
         #[arg(long)]
         api_key_env: Option<String>,
         /// Role in studies.
-        #[arg(long, default_value = "baseline", value_parser = ["candidate", "baseline", "generator", "base"])]
-        role: String,
+        #[arg(long, default_value = "baseline", value_parser = parse_role)]
+        role: ModelRole,
     },
     /// Save engine settings for a model.
     Set {
@@ -402,7 +404,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             };
             let mut store = open()?;
-            let report = store.load_pack(&pack)?;
+            let report = store.load_pack(&pack, &Actor::Cli)?;
             println!(
                 "workspace {} ({} pack v{}): {} inserted, {} updated, {} unchanged",
                 paths.db.display(),
@@ -466,7 +468,7 @@ fn run(cli: Cli) -> Result<()> {
                 print!("{}", engine.render_prompt(&messages)?);
                 return Ok(());
             }
-            let backend = generate::open_backend(&record, cfg)?;
+            let backend = open_backend(&record, cfg)?;
             let request = llm4sweat::GenerationRequest {
                 messages,
                 params: sampling.params(),
@@ -492,7 +494,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo { engine } => {
             let mut store = open()?;
             let pack = DomainPack::embedded_default()?;
-            store.load_pack(&pack)?;
+            store.load_pack(&pack, &Actor::Cli)?;
             let manifest = Manifest::embedded()?;
             let candidate = manifest
                 .default_model()
@@ -500,10 +502,15 @@ fn run(cli: Cli) -> Result<()> {
             let baseline = manifest
                 .models
                 .iter()
-                .find(|m| m.role == "baseline")
+                .find(|m| m.role == ModelRole::Baseline)
                 .context("the manifest has no baseline model")?;
-            let Some(study) =
-                review::ensure_demo_study(&mut store, &pack, &candidate.name, &baseline.name)?
+            let Some(study) = review::ensure_demo_study(
+                &mut store,
+                &pack,
+                &candidate.name,
+                &baseline.name,
+                &Actor::Cli,
+            )?
             else {
                 bail!(
                     "the demo compares {} with {}; fetch them first: `llm4sweat models fetch {}` and `llm4sweat models fetch {}`",
@@ -688,7 +695,7 @@ fn models_command(
                     m.quantization.as_deref().unwrap_or("-"),
                     m.parameter_count
                         .map_or("-".into(), |p| format!("{:.1}M", p as f64 / 1e6)),
-                    state.as_str(),
+                    file_state_label(state),
                     m.path
                         .as_deref()
                         .or(m.endpoint_url.as_deref())
@@ -738,6 +745,7 @@ fn models_command(
                 &options,
                 &Bar::new(quiet, true),
                 &cancel_on_ctrl_c(),
+                &Actor::Cli,
             )?;
             match &outcome {
                 FetchOutcome::AlreadyPresent(p) => {
@@ -770,8 +778,14 @@ fn models_command(
                     .context("cannot derive a name from the path; pass --name")?,
             };
             let mut store = open()?;
-            let rec =
-                models::register_file(&mut store, &path, &name, &role, &Bar::new(quiet, true))?;
+            let rec = models::register_file(
+                &mut store,
+                &path,
+                &name,
+                role,
+                &Bar::new(quiet, true),
+                &Actor::Cli,
+            )?;
             println!(
                 "registered {}: {} {}, {:.1}M parameters, context {}, chat template: {}",
                 rec.name,
@@ -793,18 +807,19 @@ fn models_command(
             api_key_env,
             role,
         } => {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                bail!("the endpoint URL must start with http:// or https://");
-            }
             let mut store = open()?;
-            store.register_remote_model(&NewRemoteModel {
-                name: name.clone(),
-                role,
-                endpoint_url: url,
-                remote_model: model,
-                api_key_env,
-            })?;
-            println!("registered remote model {name}");
+            let rec = models::register_remote(
+                &mut store,
+                &RemoteSpec {
+                    name: &name,
+                    url: &url,
+                    remote_model: &model,
+                    api_key_env: api_key_env.as_deref(),
+                    role,
+                },
+                &Actor::Cli,
+            )?;
+            println!("registered remote model {}", rec.name);
         }
         ModelsCommand::Set {
             name,
@@ -813,9 +828,14 @@ fn models_command(
             parallel,
         } => {
             let mut store = open()?;
-            let rec = store.model_by_name(&name)?;
-            let cfg = generate::engine_config(&rec, threads, gpu_layers, parallel);
-            store.set_model_settings(rec.id, &serde_json::to_value(&cfg)?)?;
+            let changes = EngineSettings {
+                threads,
+                gpu_layers,
+                n_parallel: parallel,
+                ..EngineSettings::default()
+            };
+            let rec = models::set_engine_settings(&mut store, &name, &changes, &Actor::Cli)?;
+            let cfg = generate::engine_config(&rec, None, None, None);
             println!(
                 "{name}: threads {}, GPU layers {}, parallel {}",
                 cfg.threads, cfg.gpu_layers, cfg.n_parallel
@@ -861,7 +881,7 @@ fn generate_command(
             args.engine.gpu_layers,
             args.engine.parallel,
         );
-        let backend: Box<dyn Backend> = generate::open_backend(&record, cfg)?;
+        let backend: Box<dyn Backend> = open_backend(&record, cfg)?;
         let summary = generate::run(
             &mut store,
             backend.as_ref(),
@@ -898,6 +918,41 @@ fn generate_command(
         bail!("{failures} items could not be answered (see above); rerun to retry them");
     }
     Ok(())
+}
+
+/// Starts a model's backend; a missing file gets the CLI's hint on what to run.
+fn open_backend(
+    record: &llm4sweat::store::ModelRecord,
+    cfg: EngineConfig,
+) -> Result<Box<dyn Backend>> {
+    generate::open_backend(record, cfg).map_err(|e| {
+        let hint = matches!(e, generate::GenerateError::MissingFile { .. }).then(|| {
+            format!(
+                "run `llm4sweat models fetch {}` or `llm4sweat models add PATH --name {}`",
+                record.name, record.name
+            )
+        });
+        match hint {
+            Some(h) => anyhow::anyhow!("{e}\nhint: {h}"),
+            None => anyhow::Error::from(e),
+        }
+    })
+}
+
+/// Parses a model role for clap.
+fn parse_role(s: &str) -> Result<ModelRole, String> {
+    s.parse()
+        .map_err(|e: llm4sweat::vocab::UnknownWord| e.to_string())
+}
+
+/// The CLI's label for a file state (problems in capitals, to stand out in the table).
+fn file_state_label(state: FileState) -> &'static str {
+    match state {
+        FileState::Intact => "intact",
+        FileState::Modified => "MODIFIED",
+        FileState::Missing => "MISSING",
+        FileState::Remote => "remote",
+    }
 }
 
 /// Peak resident memory of this process in MB (Linux; None elsewhere).
@@ -1018,6 +1073,5 @@ fn summary(store: &Store) -> Result<()> {
             println!("    e.g. {:?}…", preview);
         }
     }
-    let _ = FileState::Intact;
     Ok(())
 }

@@ -11,9 +11,13 @@ use sha2::{Digest, Sha256};
 
 pub use fetch::{FetchOptions, FetchOutcome, fetch};
 
+pub use crate::vocab::FileState;
+
 use crate::gguf::{self, GgufError};
+use crate::inference::EngineSettings;
 use crate::progress::{CancelToken, Progress, ProgressEvent};
-use crate::store::{ModelRecord, NewLocalModel, Store, StoreError};
+use crate::store::{Actor, ModelRecord, NewLocalModel, NewRemoteModel, Store, StoreError};
+use crate::vocab::ModelRole;
 
 /// The manifest of known models (`models/manifest.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,7 +35,7 @@ pub struct ManifestModel {
     /// Display name.
     pub display: String,
     /// Default role in studies.
-    pub role: String,
+    pub role: ModelRole,
     /// Whether this is the workspace's default model.
     #[serde(default)]
     pub default: bool,
@@ -130,6 +134,181 @@ pub enum ModelError {
     /// The database refused.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A model name is empty or too long.
+    #[error("a model name needs 1 to {MAX_MODEL_NAME} characters (got {0})")]
+    BadName(usize),
+    /// A remote endpoint's URL is not usable.
+    #[error("the endpoint URL {url:?} is not usable: {reason}")]
+    BadEndpoint {
+        /// The URL as given.
+        url: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The endpoint's own model name is missing.
+    #[error("a remote model needs the endpoint's model name")]
+    MissingRemoteModel,
+    /// The API key's environment variable name is not a valid name.
+    #[error(
+        "{0:?} is not an environment variable name (letters, digits and _, not starting with a digit)"
+    )]
+    BadKeyVariable(String),
+    /// An engine setting outside its range.
+    #[error("{setting} must be between {min} and {max}, got {value}")]
+    SettingOutOfRange {
+        /// Which setting.
+        setting: &'static str,
+        /// The value given.
+        value: u32,
+        /// Smallest allowed.
+        min: u32,
+        /// Largest allowed.
+        max: u32,
+    },
+}
+
+/// The longest model name, in characters.
+pub const MAX_MODEL_NAME: usize = 120;
+
+fn check_model_name(name: &str) -> Result<&str, ModelError> {
+    let name = name.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_MODEL_NAME {
+        return Err(ModelError::BadName(chars));
+    }
+    Ok(name)
+}
+
+/// An OpenAI-compatible endpoint to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSpec<'a> {
+    /// Name to register it under.
+    pub name: &'a str,
+    /// Base URL, e.g. `http://127.0.0.1:8080/v1`.
+    pub url: &'a str,
+    /// The model name the endpoint expects.
+    pub remote_model: &'a str,
+    /// Environment variable (or keyring entry) holding the API key.
+    pub api_key_env: Option<&'a str>,
+    /// Role in studies.
+    pub role: ModelRole,
+}
+
+/// Registers a remote endpoint under the rules both adapters share: a name of
+/// 1 to [`MAX_MODEL_NAME`] characters; an `http://` or `https://` URL with a
+/// host, no spaces and no credentials in it (a key in the URL would be stored
+/// in the database); the endpoint's model name; and, when given, a valid
+/// environment variable name for the key (the key itself is never stored).
+pub fn register_remote(
+    store: &mut Store,
+    spec: &RemoteSpec<'_>,
+    actor: &Actor,
+) -> Result<ModelRecord, ModelError> {
+    let name = check_model_name(spec.name)?;
+    let url = spec.url.trim();
+    let bad = |reason| ModelError::BadEndpoint {
+        url: url.to_owned(),
+        reason,
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| bad("it must start with http:// or https://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() {
+        return Err(bad("it names no host"));
+    }
+    if authority.contains('@') {
+        return Err(bad(
+            "it carries credentials; give the key through an environment variable instead",
+        ));
+    }
+    if url.chars().any(char::is_whitespace) {
+        return Err(bad("it contains white space"));
+    }
+    let remote_model = spec.remote_model.trim();
+    if remote_model.is_empty() {
+        return Err(ModelError::MissingRemoteModel);
+    }
+    let api_key_env = spec.api_key_env.map(str::trim).filter(|s| !s.is_empty());
+    if let Some(var) = api_key_env {
+        let mut chars = var.chars();
+        let valid = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(ModelError::BadKeyVariable(var.to_owned()));
+        }
+    }
+    store.register_remote_model(
+        &NewRemoteModel {
+            name: name.to_owned(),
+            role: spec.role,
+            endpoint_url: url.to_owned(),
+            remote_model: remote_model.to_owned(),
+            api_key_env: api_key_env.map(str::to_owned),
+        },
+        actor,
+    )?;
+    Ok(store.model_by_name(name)?)
+}
+
+/// The allowed range of each engine setting.
+const SETTING_RANGES: [(&str, u32, u32); 5] = [
+    ("threads", 0, 1024),
+    ("gpu_layers", 0, 10_000),
+    ("n_parallel", 1, 16),
+    ("n_ctx_per_seq", 64, 1 << 20),
+    ("n_batch", 1, 1 << 16),
+];
+
+/// Checks engine settings against their ranges (threads 0–1024, where 0
+/// means one per core; GPU layers 0–10 000; parallel sequences 1–16;
+/// context per sequence 64–1 048 576; batch 1–65 536).
+pub fn check_engine_settings(settings: &EngineSettings) -> Result<(), ModelError> {
+    let values = [
+        settings.threads,
+        settings.gpu_layers,
+        settings.n_parallel,
+        settings.n_ctx_per_seq,
+        settings.n_batch,
+    ];
+    for ((setting, min, max), value) in SETTING_RANGES.into_iter().zip(values) {
+        if let Some(value) = value
+            && !(min..=max).contains(&value)
+        {
+            return Err(ModelError::SettingOutOfRange {
+                setting,
+                value,
+                min,
+                max,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Saves engine settings for the model `name`: the given fields replace the
+/// stored ones, the others are kept. Returns the updated model.
+pub fn set_engine_settings(
+    store: &mut Store,
+    name: &str,
+    changes: &EngineSettings,
+    actor: &Actor,
+) -> Result<ModelRecord, ModelError> {
+    check_engine_settings(changes)?;
+    let model = store.model_by_name(name)?;
+    let stored = &model.settings;
+    let merged = EngineSettings {
+        threads: changes.threads.or(stored.threads),
+        gpu_layers: changes.gpu_layers.or(stored.gpu_layers),
+        n_parallel: changes.n_parallel.or(stored.n_parallel),
+        n_ctx_per_seq: changes.n_ctx_per_seq.or(stored.n_ctx_per_seq),
+        n_batch: changes.n_batch.or(stored.n_batch),
+    };
+    store.set_model_settings(model.id, &merged, actor)?;
+    Ok(store.model_by_name(name)?)
 }
 
 impl Manifest {
@@ -233,28 +412,33 @@ pub fn register_file(
     store: &mut Store,
     path: &Path,
     name: &str,
-    role: &str,
+    role: ModelRole,
     progress: &dyn Progress,
+    actor: &Actor,
 ) -> Result<ModelRecord, ModelError> {
+    let name = check_model_name(name)?;
     let info = gguf::read_header(path)?;
     let abs = std::fs::canonicalize(path).map_err(|source| ModelError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let sha = sha256_file(&abs, progress, &CancelToken::new())?;
-    store.register_local_model(&NewLocalModel {
-        name: name.to_owned(),
-        role: role.to_owned(),
-        path: abs.display().to_string(),
-        sha256: sha,
-        size_bytes: info.file_size as i64,
-        architecture: info.architecture.clone(),
-        parameter_count: Some(info.parameter_count as i64),
-        quantization: Some(info.quantization.clone()),
-        context_length: info.context_length.map(|c| c as i64),
-        chat_template: info.chat_template.clone(),
-        verified_mtime: mtime_secs(&abs),
-    })?;
+    store.register_local_model(
+        &NewLocalModel {
+            name: name.to_owned(),
+            role,
+            path: abs.display().to_string(),
+            sha256: sha,
+            size_bytes: info.file_size as i64,
+            architecture: info.architecture.clone(),
+            parameter_count: Some(info.parameter_count as i64),
+            quantization: Some(info.quantization.clone()),
+            context_length: info.context_length.map(|c| c as i64),
+            chat_template: info.chat_template.clone(),
+            verified_mtime: mtime_secs(&abs),
+        },
+        actor,
+    )?;
     Ok(store.model_by_name(name)?)
 }
 
@@ -267,42 +451,18 @@ pub fn install(
     options: &FetchOptions,
     progress: &dyn Progress,
     cancel: &CancelToken,
+    actor: &Actor,
 ) -> Result<(FetchOutcome, ModelRecord), ModelError> {
     let outcome = fetch(entry, dir, options, progress, cancel)?;
     let record = register_file(
         store,
         outcome.path(),
         &entry.name,
-        &entry.role,
+        entry.role,
         &crate::progress::NoProgress,
+        actor,
     )?;
     Ok((outcome, record))
-}
-
-/// Whether a registered model's file is usable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FileState {
-    /// Present and its hash matches the registered one.
-    Intact,
-    /// Present but changed since it was registered.
-    Modified,
-    /// Not there.
-    Missing,
-    /// A remote endpoint (no file).
-    Remote,
-}
-
-impl FileState {
-    /// Short label for tables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileState::Intact => "intact",
-            FileState::Modified => "MODIFIED",
-            FileState::Missing => "MISSING",
-            FileState::Remote => "remote",
-        }
-    }
 }
 
 /// Checks a registered model's file. The hash is recomputed only when the

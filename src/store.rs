@@ -9,18 +9,23 @@ mod audit;
 mod corpus;
 mod generations;
 mod models;
-mod review;
+mod raters;
+mod ratings;
+mod studies;
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
+pub use audit::Actor;
 pub use corpus::{ItemFilter, ItemRecord, LoadReport};
 pub use generations::{ExportRow, GenerationRecord, NewGeneration};
 pub use models::{ModelRecord, NewLocalModel, NewRemoteModel};
-pub use review::{
-    AssignmentRecord, NewStudyRow, PreferenceRow, QueueRow, RaterRecord, RatingExportRow,
-    RatingRow, StudyRecord,
+pub use raters::RaterRecord;
+pub use ratings::{PreferenceRow, RatingExportRow, RatingRow};
+pub use studies::{
+    AssignmentRecord, ItemRaters, NewAssignment, NewStudyRow, QueueRow, RaterProgress, StudyAnswer,
+    StudyRecord,
 };
 
 /// Migrations in order; index + 1 is the schema version they produce.
@@ -84,8 +89,18 @@ pub enum StoreError {
     /// The request contradicts what is stored.
     #[error("{0}")]
     Conflict(String),
-    /// A JSON column could not be read or written.
-    #[error("bad JSON in {context}: {source}")]
+    /// The assignment's ratings were submitted and are final.
+    #[error("these ratings were already submitted and can no longer change")]
+    AlreadySubmitted(crate::ids::AssignmentId),
+    /// The study is not open for ratings.
+    #[error("the study is closed")]
+    StudyNotOpen,
+    /// A stored value does not decode into its type: the database was
+    /// edited by hand or by another program. Nothing is guessed.
+    #[error(transparent)]
+    BadColumn(#[from] BadColumn),
+    /// A value could not be encoded as JSON for storing.
+    #[error("could not encode {context} as JSON: {source}")]
     Json {
         /// Where.
         context: String,
@@ -95,6 +110,23 @@ pub enum StoreError {
     },
 }
 
+/// A stored value that does not decode, with where it sits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the stored {column} of {table} row {row_id} does not decode ({message}); \
+     the database was changed outside llm4sweat, and nothing was done with a guessed value"
+)]
+pub struct BadColumn {
+    /// The table.
+    pub table: &'static str,
+    /// The row's id.
+    pub row_id: i64,
+    /// The column.
+    pub column: &'static str,
+    /// What is wrong with the value.
+    pub message: String,
+}
+
 /// Adds context to rusqlite errors.
 pub(crate) trait SqlContext<T> {
     fn ctx(self, context: &str) -> Result<T, StoreError>;
@@ -102,11 +134,86 @@ pub(crate) trait SqlContext<T> {
 
 impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
     fn ctx(self, context: &str) -> Result<T, StoreError> {
-        self.map_err(|source| StoreError::Sqlite {
-            context: context.to_owned(),
-            source,
+        self.map_err(|source| match source {
+            rusqlite::Error::FromSqlConversionFailure(_, _, e) if e.is::<BadColumn>() => {
+                match e.downcast::<BadColumn>() {
+                    Ok(bad) => StoreError::BadColumn(*bad),
+                    Err(e) => StoreError::Sqlite {
+                        context: context.to_owned(),
+                        source: rusqlite::Error::FromSqlConversionFailure(
+                            0,
+                            rusqlite::types::Type::Text,
+                            e,
+                        ),
+                    },
+                }
+            }
+            source => StoreError::Sqlite {
+                context: context.to_owned(),
+                source,
+            },
         })
     }
+}
+
+/// Where a column being decoded sits, for [`BadColumn`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct At {
+    pub table: &'static str,
+    pub row_id: i64,
+}
+
+impl At {
+    fn bad(self, idx: usize, column: &'static str, message: String) -> rusqlite::Error {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Text,
+            Box::new(BadColumn {
+                table: self.table,
+                row_id: self.row_id,
+                column,
+                message,
+            }),
+        )
+    }
+
+    /// Reads a typed column (a vocabulary word, an id…); a value that does
+    /// not convert is a [`BadColumn`].
+    pub fn get<T: rusqlite::types::FromSql>(
+        self,
+        r: &rusqlite::Row<'_>,
+        idx: usize,
+        column: &'static str,
+    ) -> rusqlite::Result<T> {
+        r.get(idx).map_err(|e| match e {
+            rusqlite::Error::FromSqlConversionFailure(_, _, source) => {
+                self.bad(idx, column, source.to_string())
+            }
+            rusqlite::Error::InvalidColumnType(_, _, ty) => {
+                self.bad(idx, column, format!("unexpected {ty} value"))
+            }
+            other => other,
+        })
+    }
+
+    /// Reads a JSON column into its type; JSON that does not decode is a [`BadColumn`].
+    pub fn json<T: serde::de::DeserializeOwned>(
+        self,
+        r: &rusqlite::Row<'_>,
+        idx: usize,
+        column: &'static str,
+    ) -> rusqlite::Result<T> {
+        let text: String = self.get(r, idx, column)?;
+        serde_json::from_str(&text).map_err(|e| self.bad(idx, column, e.to_string()))
+    }
+}
+
+/// Encodes a value for a JSON column.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T, context: &str) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|source| StoreError::Json {
+        context: context.to_owned(),
+        source,
+    })
 }
 
 /// The current time in UTC, as stored (RFC 3339, milliseconds).
@@ -244,7 +351,7 @@ impl Store {
     /// Appends an entry to the audit log in its own transaction.
     pub fn audit(
         &mut self,
-        actor: &str,
+        actor: &Actor,
         action: &str,
         entity: &str,
         entity_id: Option<&str>,
@@ -307,7 +414,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = Store::open(&dir.path().join("ws.sqlite3")).expect("open");
         store
-            .audit("test", "did", "thing", Some("1"), &serde_json::json!({}))
+            .audit(
+                &Actor::Cli,
+                "did",
+                "thing",
+                Some("1"),
+                &serde_json::json!({}),
+            )
             .expect("append");
         let err = store
             .conn

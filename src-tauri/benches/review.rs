@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant};
 
 use llm4sweat::DomainPack;
-use llm4sweat::generate::params_hash;
-use llm4sweat::inference::SamplingParams;
-use llm4sweat::store::{ItemFilter, NewGeneration, NewLocalModel, RatingRow, Store};
+use llm4sweat::store::RatingRow;
+use llm4sweat::testkit::{self, FakeModels};
+use llm4sweat::vocab::{AnswerLabel, ModelRole, Preference, Specialty};
 use llm4sweat::workspace::WorkspacePaths;
 use llm4sweat_desktop::app::App;
 
@@ -42,61 +42,23 @@ fn main() {
         db: dir.path().join("bench.sqlite3"),
         models_dir: dir.path().join("models"),
     };
-    let pack = DomainPack::embedded_default().expect("pack");
     let names = ["bench-model-a", "bench-model-b"];
-    {
-        let mut store = Store::open(&paths.db).expect("open");
-        store.load_pack(&big_pack()).expect("load");
-        let params = SamplingParams::default();
-        let hash = params_hash(&params, &pack.manifest.system_prompt);
-        let items = store.items(&ItemFilter::default()).expect("items");
-        for name in names {
-            let path = dir.path().join(format!("{name}.gguf"));
-            std::fs::write(&path, b"x").expect("write");
-            let id = store
-                .register_local_model(&NewLocalModel {
-                    name: name.into(),
-                    role: "baseline".into(),
-                    path: path.display().to_string(),
-                    sha256: "0".repeat(64),
-                    size_bytes: 1,
-                    architecture: None,
-                    parameter_count: None,
-                    quantization: None,
-                    context_length: None,
-                    chat_template: None,
-                    verified_mtime: None,
-                })
-                .expect("model");
-            for item in &items {
-                store
-                    .insert_generation(&NewGeneration {
-                        item_id: item.id,
-                        model_id: id,
-                        params_hash: hash.clone(),
-                        params: serde_json::to_value(&params).expect("json"),
-                        seed: 42,
-                        system_prompt: pack.manifest.system_prompt.clone(),
-                        text: "An answer of ordinary length. ".repeat(30),
-                        prompt_tokens: 300,
-                        completion_tokens: 160,
-                        prompt_ms: 1000.0,
-                        generation_ms: 2000.0,
-                        finish_reason: "stop".into(),
-                        template_hash: "t".into(),
-                        n_parallel: 4,
-                        engine: "llama.cpp".into(),
-                    })
-                    .expect("answer");
-            }
-        }
-    }
+    let models: Vec<(&str, ModelRole)> = names.iter().map(|n| (*n, ModelRole::Baseline)).collect();
+    testkit::workspace_with_answers(
+        &paths.db,
+        &big_pack(),
+        FakeModels::LocalIn(dir.path()),
+        &models,
+        None,
+        &|_, _| "An answer of ordinary length. ".repeat(30),
+    )
+    .expect("fixture");
     let app = App::open(&paths).expect("app");
-    let rater = app.create_rater("Bench", "other").expect("rater");
+    let rater = app.create_rater("Bench", Specialty::Other).expect("rater");
     let input = llm4sweat_desktop::app::StudyInput {
         name: "big".into(),
         category: None,
-        limit: Some(ITEMS as i64),
+        limit: Some(ITEMS as u32),
         models: names.iter().map(|s| s.to_string()).collect(),
         rater_ids: vec![rater.id],
         overlap: 1,
@@ -144,10 +106,13 @@ fn main() {
             ..Default::default()
         };
         let t = Instant::now();
-        app.save_rating(rater.id, a, "A", &row).expect("save");
+        app.save_rating(rater.id, a, AnswerLabel::A, &row)
+            .expect("save");
         autosave.push(t.elapsed());
-        app.save_rating(rater.id, a, "B", &row).expect("save");
-        app.save_preference(rater.id, a, "tie").expect("pref");
+        app.save_rating(rater.id, a, AnswerLabel::B, &row)
+            .expect("save");
+        app.save_preference(rater.id, a, Preference::Tie)
+            .expect("pref");
         let t = Instant::now();
         app.submit_item(rater.id, a).expect("submit");
         submit.push(t.elapsed());

@@ -12,40 +12,43 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use llm4sweat::domain::{DomainPack, Rubric};
 use llm4sweat::generate::{self, GenerateSummary};
+use llm4sweat::ids::{AssignmentId, ModelId, RaterId, StudyId};
+use llm4sweat::inference::EngineSettings;
 use llm4sweat::inference::{
     Backend, ChatMessage, GenerationOutput, GenerationRequest, SamplingParams,
 };
-use llm4sweat::models::{self, FetchOptions, FileState, Manifest};
+use llm4sweat::models::{self, FetchOptions, FileState, Manifest, RemoteSpec};
 use llm4sweat::progress::{CancelToken, NoProgress, Progress};
-use llm4sweat::review::{self, BlindedItem, QueueEntry, StudySpec};
-use llm4sweat::store::{ModelRecord, NewRemoteModel, RatingRow, Store};
+use llm4sweat::review::{self, BlindedItem, MissingAnswers, QueueEntry, StudySpec};
+use llm4sweat::store::{Actor, ModelRecord, RatingRow, Store};
+use llm4sweat::vocab::{AnswerLabel, ModelKind, ModelRole, Preference, Specialty, StudyStatus};
 use llm4sweat::workspace::WorkspacePaths;
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// A rater profile as the UI sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct RaterView {
     /// Id.
-    pub id: i64,
+    pub id: RaterId,
     /// Name.
     pub name: String,
-    /// `dermatology`, `psychology` or `other`.
-    pub specialty: String,
+    /// Specialty.
+    pub specialty: Specialty,
 }
 
 /// A registered model, for the coordinator's models screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct ModelView {
     /// Id.
-    pub id: i64,
+    pub id: ModelId,
     /// Name.
     pub name: String,
     /// Role in studies.
-    pub role: String,
-    /// `local` or `remote`.
-    pub kind: String,
+    pub role: ModelRole,
+    /// Local file or remote endpoint.
+    pub kind: ModelKind,
     /// Quantization.
     pub quantization: Option<String>,
     /// Parameters.
@@ -54,8 +57,8 @@ pub struct ModelView {
     pub context_length: Option<i64>,
     /// Whether the file carries a chat template.
     pub has_chat_template: bool,
-    /// `intact`, `modified`, `missing` or `remote`.
-    pub state: String,
+    /// Whether the file is there and unchanged.
+    pub state: FileState,
     /// File path or endpoint URL.
     pub location: String,
     /// CPU threads (0 = all cores).
@@ -74,7 +77,7 @@ pub struct ManifestEntry {
     /// Display name.
     pub display: String,
     /// Role.
-    pub role: String,
+    pub role: ModelRole,
     /// Size in bytes.
     pub size: f64,
     /// Licence.
@@ -101,7 +104,7 @@ pub struct WorkspaceStatus {
     /// Known models.
     pub manifest: Vec<ManifestEntry>,
     /// The demo study, when it exists.
-    pub demo_study_id: Option<i64>,
+    pub demo_study_id: Option<StudyId>,
 }
 
 /// One rater's progress in a study.
@@ -119,11 +122,11 @@ pub struct StudyProgress {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct StudyView {
     /// Id.
-    pub id: i64,
+    pub id: StudyId,
     /// Name.
     pub name: String,
-    /// `open` or `closed`.
-    pub status: String,
+    /// Open or closed.
+    pub status: StudyStatus,
     /// Raters per item.
     pub overlap: i64,
     /// Models compared.
@@ -144,15 +147,15 @@ pub struct StudyInput {
     /// Only this category.
     pub category: Option<String>,
     /// At most this many items.
-    pub limit: Option<i64>,
+    pub limit: Option<u32>,
     /// Models (2–4).
     pub models: Vec<String>,
     /// Raters assigned now.
-    pub rater_ids: Vec<i64>,
+    pub rater_ids: Vec<RaterId>,
     /// Raters per item.
-    pub overlap: i64,
+    pub overlap: u32,
     /// Randomisation seed.
-    pub seed: i64,
+    pub seed: u32,
 }
 
 /// Defaults for the chat screen.
@@ -196,7 +199,7 @@ impl App {
         let pack = DomainPack::embedded_default()?;
         let manifest = Manifest::embedded()?;
         let mut store = Store::open(&paths.db)?;
-        store.load_pack(&pack)?;
+        store.load_pack(&pack, &Actor::Coordinator)?;
         let app = Self {
             store: Mutex::new(store),
             db_path: paths.db.clone(),
@@ -210,24 +213,23 @@ impl App {
         Ok(app)
     }
 
-    fn ensure_demo(&self) -> Result<Option<i64>, AppError> {
-        let candidate = self
-            .manifest
-            .default_model()
-            .map(|m| m.name.clone())
-            .unwrap_or_default();
+    fn ensure_demo(&self) -> Result<Option<StudyId>, AppError> {
+        let candidate = self.manifest.default_model();
         let baseline = self
             .manifest
             .models
             .iter()
-            .find(|m| m.role == "baseline")
-            .map(|m| m.name.clone())
-            .unwrap_or_default();
+            .find(|m| m.role == ModelRole::Baseline);
+        // A manifest without the two models simply has no demo study.
+        let (Some(candidate), Some(baseline)) = (candidate, baseline) else {
+            return Ok(None);
+        };
         Ok(review::ensure_demo_study(
             &mut lock(&self.store),
             &self.pack,
-            &candidate,
-            &baseline,
+            &candidate.name,
+            &baseline.name,
+            &Actor::Coordinator,
         )?)
     }
 
@@ -237,24 +239,23 @@ impl App {
         Ok(ModelView {
             id: m.id,
             name: m.name.clone(),
-            role: m.role.clone(),
-            kind: m.kind.clone(),
+            role: m.role,
+            kind: m.kind,
             quantization: m.quantization.clone(),
             parameter_count: m.parameter_count,
             context_length: m.context_length,
             has_chat_template: m.chat_template.is_some(),
-            state: match state {
-                FileState::Intact => "intact",
-                FileState::Modified => "modified",
-                FileState::Missing => "missing",
-                FileState::Remote => "remote",
+            state,
+            location: match m.kind {
+                ModelKind::Local => m.path.clone(),
+                ModelKind::Remote => m.endpoint_url.clone(),
             }
-            .to_owned(),
-            location: m
-                .path
-                .clone()
-                .or_else(|| m.endpoint_url.clone())
-                .unwrap_or_default(),
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::Database,
+                    format!("model {:?} has no location", m.name),
+                )
+            })?,
             threads: cfg.threads,
             gpu_layers: cfg.gpu_layers,
             n_parallel: cfg.n_parallel,
@@ -283,7 +284,7 @@ impl App {
             .map(|m| ManifestEntry {
                 name: m.name.clone(),
                 display: m.display.clone(),
-                role: m.role.clone(),
+                role: m.role,
                 size: m.size as f64,
                 license: m.license.clone(),
                 fetched: models.iter().any(|r| r.name == m.name),
@@ -315,23 +316,9 @@ impl App {
     }
 
     /// Creates a rater and assigns them to open studies.
-    pub fn create_rater(&self, name: &str, specialty: &str) -> Result<RaterView, AppError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 120 {
-            return Err(AppError::new(
-                "invalid",
-                "a rater name needs 1 to 120 characters",
-            ));
-        }
-        if !review::SPECIALTIES.contains(&specialty) {
-            return Err(AppError::new(
-                "invalid",
-                format!("unknown specialty {specialty:?}"),
-            ));
-        }
+    pub fn create_rater(&self, name: &str, specialty: Specialty) -> Result<RaterView, AppError> {
         let mut store = lock(&self.store);
-        let r = store.insert_rater(name, specialty)?;
-        review::join_open_studies(&mut store, r.id)?;
+        let r = review::create_rater(&mut store, name, specialty, &Actor::Coordinator)?;
         Ok(RaterView {
             id: r.id,
             name: r.name,
@@ -340,7 +327,7 @@ impl App {
     }
 
     /// A rater's queue.
-    pub fn rater_queue(&self, rater_id: i64) -> Result<Vec<QueueEntry>, AppError> {
+    pub fn rater_queue(&self, rater_id: RaterId) -> Result<Vec<QueueEntry>, AppError> {
         let mut store = lock(&self.store);
         // Studies created after the rater's profile still reach them.
         review::join_open_studies(&mut store, rater_id)?;
@@ -348,7 +335,11 @@ impl App {
     }
 
     /// The blinded view of one assignment.
-    pub fn open_item(&self, rater_id: i64, assignment_id: i64) -> Result<BlindedItem, AppError> {
+    pub fn open_item(
+        &self,
+        rater_id: RaterId,
+        assignment_id: AssignmentId,
+    ) -> Result<BlindedItem, AppError> {
         Ok(review::blinded_item(
             &lock(&self.store),
             rater_id,
@@ -359,9 +350,9 @@ impl App {
     /// Saves a draft rating.
     pub fn save_rating(
         &self,
-        rater_id: i64,
-        assignment_id: i64,
-        label: &str,
+        rater_id: RaterId,
+        assignment_id: AssignmentId,
+        label: AnswerLabel,
         rating: &RatingRow,
     ) -> Result<(), AppError> {
         Ok(review::save_rating(
@@ -376,9 +367,9 @@ impl App {
     /// Saves the preference.
     pub fn save_preference(
         &self,
-        rater_id: i64,
-        assignment_id: i64,
-        preference: &str,
+        rater_id: RaterId,
+        assignment_id: AssignmentId,
+        preference: Preference,
     ) -> Result<(), AppError> {
         Ok(review::save_preference(
             &mut lock(&self.store),
@@ -389,7 +380,11 @@ impl App {
     }
 
     /// Submits an assignment.
-    pub fn submit_item(&self, rater_id: i64, assignment_id: i64) -> Result<(), AppError> {
+    pub fn submit_item(
+        &self,
+        rater_id: RaterId,
+        assignment_id: AssignmentId,
+    ) -> Result<(), AppError> {
         Ok(review::submit(
             &mut lock(&self.store),
             rater_id,
@@ -407,7 +402,7 @@ impl App {
         &self,
         path: &str,
         name: Option<&str>,
-        role: &str,
+        role: ModelRole,
     ) -> Result<ModelView, AppError> {
         let path = Path::new(path.trim());
         let name = match name.map(str::trim).filter(|n| !n.is_empty()) {
@@ -415,10 +410,17 @@ impl App {
             None => path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
-                .ok_or_else(|| AppError::new("invalid", "give the model a name"))?,
+                .ok_or_else(|| AppError::new(ErrorCode::Invalid, "give the model a name"))?,
         };
         let mut store = lock(&self.store);
-        let rec = models::register_file(&mut store, path, &name, role, &NoProgress)?;
+        let rec = models::register_file(
+            &mut store,
+            path,
+            &name,
+            role,
+            &NoProgress,
+            &Actor::Coordinator,
+        )?;
         Self::model_view(&mut store, &rec)
     }
 
@@ -429,32 +431,20 @@ impl App {
         url: &str,
         model: &str,
         api_key_env: Option<&str>,
-        role: &str,
+        role: ModelRole,
     ) -> Result<ModelView, AppError> {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(AppError::new(
-                "invalid",
-                "the endpoint URL must start with http:// or https://",
-            ));
-        }
-        if name.trim().is_empty() || model.trim().is_empty() {
-            return Err(AppError::new(
-                "invalid",
-                "a remote model needs a name and the endpoint's model name",
-            ));
-        }
         let mut store = lock(&self.store);
-        store.register_remote_model(&NewRemoteModel {
-            name: name.trim().to_owned(),
-            role: role.to_owned(),
-            endpoint_url: url.trim().to_owned(),
-            remote_model: model.trim().to_owned(),
-            api_key_env: api_key_env
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
-        })?;
-        let rec = store.model_by_name(name.trim())?;
+        let rec = models::register_remote(
+            &mut store,
+            &RemoteSpec {
+                name,
+                url,
+                remote_model: model,
+                api_key_env,
+                role,
+            },
+            &Actor::Coordinator,
+        )?;
         Self::model_view(&mut store, &rec)
     }
 
@@ -467,16 +457,14 @@ impl App {
         n_parallel: u32,
     ) -> Result<ModelView, AppError> {
         let mut store = lock(&self.store);
-        let rec = store.model_by_name(name)?;
-        let cfg = generate::engine_config(
-            &rec,
-            Some(threads),
-            Some(gpu_layers),
-            Some(n_parallel.clamp(1, 16)),
-        );
-        store.set_model_settings(rec.id, &serde_json::to_value(&cfg).unwrap_or_default())?;
+        let settings = EngineSettings {
+            threads: Some(threads),
+            gpu_layers: Some(gpu_layers),
+            n_parallel: Some(n_parallel),
+            ..EngineSettings::default()
+        };
+        let rec = models::set_engine_settings(&mut store, name, &settings, &Actor::Coordinator)?;
         lock(&self.engines).remove(name);
-        let rec = store.model_by_name(name)?;
         Self::model_view(&mut store, &rec)
     }
 
@@ -484,7 +472,7 @@ impl App {
         let mut jobs = lock(&self.jobs);
         if jobs.contains_key(job_id) {
             return Err(AppError::new(
-                "conflict",
+                ErrorCode::Conflict,
                 format!("job {job_id} is already running"),
             ));
         }
@@ -530,6 +518,7 @@ impl App {
                 &options,
                 progress,
                 &cancel,
+                &Actor::Coordinator,
             )?;
             Self::model_view(&mut store, &rec)
         })();
@@ -542,18 +531,21 @@ impl App {
         Ok(StudyView {
             id: s.id,
             name: s.name.clone(),
-            status: s.status.clone(),
+            status: s.status,
             overlap: s.overlap,
-            models: missing.iter().map(|(m, _)| m.name.clone()).collect(),
+            models: missing.iter().map(|m| m.model.name.clone()).collect(),
             items: store.study_item_ids(s.id)?.len() as i64,
-            missing_answers: missing.iter().map(|(_, n)| *n as i64).sum(),
+            missing_answers: missing
+                .iter()
+                .map(|MissingAnswers { missing, .. }| *missing as i64)
+                .sum(),
             progress: store
                 .study_progress(s.id)?
                 .into_iter()
-                .map(|(rater, submitted, total)| StudyProgress {
-                    rater,
-                    submitted,
-                    total,
+                .map(|p| StudyProgress {
+                    rater: p.rater,
+                    submitted: p.submitted,
+                    total: p.total,
                 })
                 .collect(),
         })
@@ -571,26 +563,25 @@ impl App {
 
     /// Creates a study.
     pub fn create_study(&self, input: &StudyInput) -> Result<StudyView, AppError> {
-        if input.overlap < 1 || input.seed < 0 || input.limit.is_some_and(|l| l < 1) {
-            return Err(AppError::new(
-                "invalid",
-                "overlap and limit must be at least 1, and the seed not negative",
-            ));
-        }
         let spec = StudySpec {
             name: input.name.clone(),
             category: input.category.clone().filter(|c| !c.is_empty()),
-            limit: input.limit.map(|l| l as u64),
+            limit: input.limit.map(u64::from),
             item_ids: None,
             models: input.models.clone(),
             rater_ids: input.rater_ids.clone(),
-            overlap: input.overlap.min(i64::from(u32::MAX)) as u32,
-            seed: input.seed as u64,
+            overlap: input.overlap,
+            seed: u64::from(input.seed),
             params: SamplingParams::default(),
             system_prompt: self.pack.manifest.system_prompt.clone(),
         };
         let mut store = lock(&self.store);
-        let id = review::create_study(&mut store, &spec, &self.pack.manifest.rubric)?;
+        let id = review::create_study(
+            &mut store,
+            &spec,
+            &self.pack.manifest.rubric,
+            &Actor::Coordinator,
+        )?;
         Self::study_view(&store, &store.study(id)?)
     }
 
@@ -598,7 +589,7 @@ impl App {
     pub fn generate_study_answers(
         &self,
         job_id: &str,
-        study_id: i64,
+        study_id: StudyId,
         progress: &dyn Progress,
     ) -> Result<Vec<GenerateSummary>, AppError> {
         let cancel = self.start_job(job_id)?;
@@ -616,37 +607,47 @@ impl App {
     }
 
     /// Closes a study.
-    pub fn close_study(&self, study_id: i64) -> Result<StudyView, AppError> {
+    pub fn close_study(&self, study_id: StudyId) -> Result<StudyView, AppError> {
         let mut store = lock(&self.store);
-        store.close_study(study_id)?;
+        store.close_study(study_id, &Actor::Coordinator)?;
         Self::study_view(&store, &store.study(study_id)?)
     }
 
     /// Reopens a closed study (the undo of [`App::close_study`]).
-    pub fn reopen_study(&self, study_id: i64) -> Result<StudyView, AppError> {
+    pub fn reopen_study(&self, study_id: StudyId) -> Result<StudyView, AppError> {
         let mut store = lock(&self.store);
-        store.reopen_study(study_id)?;
+        store.reopen_study(study_id, &Actor::Coordinator)?;
         Self::study_view(&store, &store.study(study_id)?)
     }
 
     /// A study's results from its submitted ratings, per model (unblinded:
     /// the coordinator's view, never sent to the review screen).
-    pub fn study_results(&self, study_id: i64) -> Result<review::results::StudyResults, AppError> {
+    pub fn study_results(
+        &self,
+        study_id: StudyId,
+    ) -> Result<review::results::StudyResults, AppError> {
         let store = lock(&self.store);
         Ok(review::results::study_results(&store, study_id)?)
     }
 
     /// Exports a study's ratings (unblinded) to a CSV file, atomically.
-    pub fn export_study_ratings(&self, study_id: i64, path: &str) -> Result<i64, AppError> {
-        let path = expand_home(path.trim());
+    pub fn export_study_ratings(&self, study_id: StudyId, path: &str) -> Result<i64, AppError> {
+        let path = expand_home(path.trim())?;
         if path.as_os_str().is_empty() {
-            return Err(AppError::new("invalid", "choose a file to export to"));
+            return Err(AppError::new(
+                ErrorCode::Invalid,
+                "choose a file to export to",
+            ));
         }
         let store = lock(&self.store);
         let mut buf = Vec::new();
         let n = review::export_ratings_csv(&store, study_id, &mut buf)?;
-        llm4sweat::export::write_atomically(&path, &buf)
-            .map_err(|e| AppError::new("io", format!("could not write {}: {e}", path.display())))?;
+        llm4sweat::export::write_atomically(&path, &buf).map_err(|e| {
+            AppError::new(
+                ErrorCode::Io,
+                format!("could not write {}: {e}", path.display()),
+            )
+        })?;
         Ok(n as i64)
     }
 
@@ -679,7 +680,7 @@ impl App {
         on_piece: &mut dyn FnMut(&str),
     ) -> Result<GenerationOutput, AppError> {
         if messages.is_empty() {
-            return Err(AppError::new("invalid", "nothing to answer"));
+            return Err(AppError::new(ErrorCode::Invalid, "nothing to answer"));
         }
         let backend = self.engine_for(model)?;
         let cancel = self.start_job(job_id)?;
@@ -689,12 +690,16 @@ impl App {
     }
 }
 
-fn expand_home(path: &str) -> PathBuf {
+fn expand_home(path: &str) -> Result<PathBuf, AppError> {
     match path.strip_prefix("~/") {
         Some(rest) => std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default()
-            .join(rest),
-        None => PathBuf::from(path),
+            .map(|home| PathBuf::from(home).join(rest))
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::Invalid,
+                    "~ cannot be expanded: HOME is not set; give the full path",
+                )
+            }),
+        None => Ok(PathBuf::from(path)),
     }
 }

@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use llm4sweat::domain::Rubric;
 use llm4sweat::generate::GenerateSummary;
+use llm4sweat::ids::{AssignmentId, RaterId, StudyId};
 use llm4sweat::inference::{ChatMessage, GenerationOutput, SamplingParams};
 use llm4sweat::progress::{Progress, ProgressEvent};
 use llm4sweat::review::results::StudyResults;
 use llm4sweat::review::{BlindedItem, QueueEntry};
 use llm4sweat::store::RatingRow;
+use llm4sweat::vocab::{AnswerLabel, ModelRole, Preference, Specialty};
 use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
@@ -47,7 +49,12 @@ async fn blocking<T: Send + 'static>(
     let app = app.clone();
     tauri::async_runtime::spawn_blocking(move || f(&app))
         .await
-        .map_err(|e| AppError::new("internal", format!("the task failed: {e}")))?
+        .map_err(|e| {
+            AppError::new(
+                crate::error::ErrorCode::Internal,
+                format!("the task failed: {e}"),
+            )
+        })?
 }
 
 /// What the first screen shows.
@@ -72,15 +79,18 @@ pub async fn list_raters(app: AppState<'_>) -> Result<Vec<RaterView>, AppError> 
 pub async fn create_rater(
     app: AppState<'_>,
     name: String,
-    specialty: String,
+    specialty: Specialty,
 ) -> Result<RaterView, AppError> {
-    blocking(&app, move |a| a.create_rater(&name, &specialty)).await
+    blocking(&app, move |a| a.create_rater(&name, specialty)).await
 }
 
 /// A rater's queue.
 #[tauri::command]
 #[specta::specta]
-pub async fn rater_queue(app: AppState<'_>, rater_id: i64) -> Result<Vec<QueueEntry>, AppError> {
+pub async fn rater_queue(
+    app: AppState<'_>,
+    rater_id: RaterId,
+) -> Result<Vec<QueueEntry>, AppError> {
     blocking(&app, move |a| a.rater_queue(rater_id)).await
 }
 
@@ -89,8 +99,8 @@ pub async fn rater_queue(app: AppState<'_>, rater_id: i64) -> Result<Vec<QueueEn
 #[specta::specta]
 pub async fn open_item(
     app: AppState<'_>,
-    rater_id: i64,
-    assignment_id: i64,
+    rater_id: RaterId,
+    assignment_id: AssignmentId,
 ) -> Result<BlindedItem, AppError> {
     blocking(&app, move |a| a.open_item(rater_id, assignment_id)).await
 }
@@ -100,13 +110,13 @@ pub async fn open_item(
 #[specta::specta]
 pub async fn save_rating(
     app: AppState<'_>,
-    rater_id: i64,
-    assignment_id: i64,
-    label: String,
+    rater_id: RaterId,
+    assignment_id: AssignmentId,
+    label: AnswerLabel,
     rating: RatingRow,
 ) -> Result<(), AppError> {
     blocking(&app, move |a| {
-        a.save_rating(rater_id, assignment_id, &label, &rating)
+        a.save_rating(rater_id, assignment_id, label, &rating)
     })
     .await
 }
@@ -116,12 +126,12 @@ pub async fn save_rating(
 #[specta::specta]
 pub async fn save_preference(
     app: AppState<'_>,
-    rater_id: i64,
-    assignment_id: i64,
-    preference: String,
+    rater_id: RaterId,
+    assignment_id: AssignmentId,
+    preference: Preference,
 ) -> Result<(), AppError> {
     blocking(&app, move |a| {
-        a.save_preference(rater_id, assignment_id, &preference)
+        a.save_preference(rater_id, assignment_id, preference)
     })
     .await
 }
@@ -131,8 +141,8 @@ pub async fn save_preference(
 #[specta::specta]
 pub async fn submit_item(
     app: AppState<'_>,
-    rater_id: i64,
-    assignment_id: i64,
+    rater_id: RaterId,
+    assignment_id: AssignmentId,
 ) -> Result<(), AppError> {
     blocking(&app, move |a| a.submit_item(rater_id, assignment_id)).await
 }
@@ -158,10 +168,10 @@ pub async fn add_model_file(
     app: AppState<'_>,
     path: String,
     name: Option<String>,
-    role: String,
+    role: ModelRole,
 ) -> Result<ModelView, AppError> {
     blocking(&app, move |a| {
-        a.add_model_file(&path, name.as_deref(), &role)
+        a.add_model_file(&path, name.as_deref(), role)
     })
     .await
 }
@@ -175,10 +185,10 @@ pub async fn add_remote_model(
     url: String,
     model: String,
     api_key_env: Option<String>,
-    role: String,
+    role: ModelRole,
 ) -> Result<ModelView, AppError> {
     blocking(&app, move |a| {
-        a.add_remote_model(&name, &url, &model, api_key_env.as_deref(), &role)
+        a.add_remote_model(&name, &url, &model, api_key_env.as_deref(), role)
     })
     .await
 }
@@ -234,7 +244,7 @@ pub async fn create_study(app: AppState<'_>, input: StudyInput) -> Result<StudyV
 pub async fn generate_study_answers(
     app: AppState<'_>,
     job_id: String,
-    study_id: i64,
+    study_id: StudyId,
     on_event: Channel<ProgressEvent>,
 ) -> Result<Vec<GenerateSummary>, AppError> {
     blocking(&app, move |a| {
@@ -246,21 +256,21 @@ pub async fn generate_study_answers(
 /// Closes a study.
 #[tauri::command]
 #[specta::specta]
-pub async fn close_study(app: AppState<'_>, study_id: i64) -> Result<StudyView, AppError> {
+pub async fn close_study(app: AppState<'_>, study_id: StudyId) -> Result<StudyView, AppError> {
     blocking(&app, move |a| a.close_study(study_id)).await
 }
 
 /// Reopens a closed study.
 #[tauri::command]
 #[specta::specta]
-pub async fn reopen_study(app: AppState<'_>, study_id: i64) -> Result<StudyView, AppError> {
+pub async fn reopen_study(app: AppState<'_>, study_id: StudyId) -> Result<StudyView, AppError> {
     blocking(&app, move |a| a.reopen_study(study_id)).await
 }
 
 /// A study's results per model (means with 95 % intervals, safety flags, preferences).
 #[tauri::command]
 #[specta::specta]
-pub async fn study_results(app: AppState<'_>, study_id: i64) -> Result<StudyResults, AppError> {
+pub async fn study_results(app: AppState<'_>, study_id: StudyId) -> Result<StudyResults, AppError> {
     blocking(&app, move |a| a.study_results(study_id)).await
 }
 
@@ -269,7 +279,7 @@ pub async fn study_results(app: AppState<'_>, study_id: i64) -> Result<StudyResu
 #[specta::specta]
 pub async fn export_study_ratings(
     app: AppState<'_>,
-    study_id: i64,
+    study_id: StudyId,
     path: String,
 ) -> Result<i64, AppError> {
     blocking(&app, move |a| a.export_study_ratings(study_id, &path)).await

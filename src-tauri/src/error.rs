@@ -7,13 +7,36 @@ use llm4sweat::review::ReviewError;
 use llm4sweat::store::StoreError;
 use serde::Serialize;
 
+/// What kind of error it is: a closed set that the UI switches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The thing asked for does not exist (or is not the caller's to see).
+    NotFound,
+    /// The request contradicts what is stored (a duplicate name, a submitted rating…).
+    Conflict,
+    /// The input breaks a rule; the message says which.
+    Invalid,
+    /// The database failed or holds a value that does not decode.
+    Database,
+    /// A model file or endpoint is unusable.
+    Model,
+    /// Generation failed.
+    Inference,
+    /// The user cancelled.
+    Cancelled,
+    /// Reading or writing a file failed.
+    Io,
+    /// A bug or a failed task.
+    Internal,
+}
+
 /// An error as the UI receives it: a stable `code` to branch on, a message for
 /// people, and optional details (the cause chain).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct AppError {
-    /// Stable machine-readable code: `not_found`, `conflict`, `invalid`,
-    /// `database`, `model`, `inference`, `cancelled`, `io`, `internal`.
-    pub code: String,
+    /// What kind of error it is.
+    pub code: ErrorCode,
     /// What went wrong, for people.
     pub message: String,
     /// The underlying causes, when there are any.
@@ -22,15 +45,15 @@ pub struct AppError {
 
 impl AppError {
     /// An error with `code` and `message`.
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code: code.to_owned(),
+            code,
             message: message.into(),
             details: None,
         }
     }
 
-    fn from_error(code: &str, e: &dyn std::error::Error) -> Self {
+    fn from_error(code: ErrorCode, e: &dyn std::error::Error) -> Self {
         let mut causes = Vec::new();
         let mut source = e.source();
         while let Some(s) = source {
@@ -38,7 +61,7 @@ impl AppError {
             source = s.source();
         }
         Self {
-            code: code.to_owned(),
+            code,
             message: e.to_string(),
             details: if causes.is_empty() {
                 None
@@ -51,7 +74,7 @@ impl AppError {
 
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
+        write!(f, "{:?}: {}", self.code, self.message)
     }
 }
 
@@ -60,9 +83,15 @@ impl std::error::Error for AppError {}
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         let code = match &e {
-            StoreError::NotFound { .. } => "not_found",
-            StoreError::Conflict(_) => "conflict",
-            _ => "database",
+            StoreError::NotFound { .. } => ErrorCode::NotFound,
+            StoreError::Conflict(_)
+            | StoreError::AlreadySubmitted(_)
+            | StoreError::StudyNotOpen
+            | StoreError::NewerSchema { .. } => ErrorCode::Conflict,
+            StoreError::CreateDir { .. } => ErrorCode::Io,
+            StoreError::Sqlite { .. } | StoreError::BadColumn(_) | StoreError::Json { .. } => {
+                ErrorCode::Database
+            }
         };
         Self::from_error(code, &e)
     }
@@ -70,11 +99,28 @@ impl From<StoreError> for AppError {
 
 impl From<ReviewError> for AppError {
     fn from(e: ReviewError) -> Self {
-        match e {
-            ReviewError::Store(s) => s.into(),
-            ReviewError::Generate(g) => g.into(),
-            ReviewError::Invalid(_) => Self::from_error("invalid", &e),
-        }
+        let code = match &e {
+            ReviewError::Store(_) | ReviewError::Generate(_) => {
+                return match e {
+                    ReviewError::Store(s) => s.into(),
+                    ReviewError::Generate(g) => g.into(),
+                    _ => Self::new(ErrorCode::Internal, "unreachable"),
+                };
+            }
+            ReviewError::AlreadySubmitted(_) | ReviewError::NotReady { .. } => ErrorCode::Conflict,
+            ReviewError::Io { .. } => ErrorCode::Io,
+            ReviewError::BadName { .. }
+            | ReviewError::ModelCount(_)
+            | ReviewError::DuplicateModel(_)
+            | ReviewError::ZeroOverlap
+            | ReviewError::ZeroLimit
+            | ReviewError::NoItems
+            | ReviewError::UnknownAnswer(_)
+            | ReviewError::ScoreOutOfRange { .. }
+            | ReviewError::TextTooLong { .. }
+            | ReviewError::Incomplete(_) => ErrorCode::Invalid,
+        };
+        Self::from_error(code, &e)
     }
 }
 
@@ -83,36 +129,54 @@ impl From<GenerateError> for AppError {
         match e {
             GenerateError::Store(s) => s.into(),
             GenerateError::Inference(i) => i.into(),
-            GenerateError::NoItems => Self::from_error("invalid", &e),
-            _ => Self::from_error("model", &e),
+            GenerateError::NoItems => Self::from_error(ErrorCode::Invalid, &e),
+            GenerateError::MissingFile { .. } | GenerateError::Gguf(_) => {
+                Self::from_error(ErrorCode::Model, &e)
+            }
         }
     }
 }
 
 impl From<InferenceError> for AppError {
     fn from(e: InferenceError) -> Self {
-        Self::from_error("inference", &e)
+        Self::from_error(ErrorCode::Inference, &e)
     }
 }
 
 impl From<ModelError> for AppError {
     fn from(e: ModelError) -> Self {
-        match e {
-            ModelError::Store(s) => s.into(),
-            ModelError::Cancelled => Self::new("cancelled", "cancelled"),
-            _ => Self::from_error("model", &e),
-        }
+        let code = match &e {
+            ModelError::Store(_) => {
+                return match e {
+                    ModelError::Store(s) => s.into(),
+                    _ => Self::new(ErrorCode::Internal, "unreachable"),
+                };
+            }
+            ModelError::Cancelled => ErrorCode::Cancelled,
+            ModelError::Io { .. } => ErrorCode::Io,
+            ModelError::BadName(_)
+            | ModelError::BadEndpoint { .. }
+            | ModelError::MissingRemoteModel
+            | ModelError::BadKeyVariable(_)
+            | ModelError::SettingOutOfRange { .. }
+            | ModelError::UnknownModel { .. } => ErrorCode::Invalid,
+            ModelError::Manifest(_)
+            | ModelError::Gguf(_)
+            | ModelError::FetchFailed { .. }
+            | ModelError::Source(_) => ErrorCode::Model,
+        };
+        Self::from_error(code, &e)
     }
 }
 
 impl From<llm4sweat::domain::PackError> for AppError {
     fn from(e: llm4sweat::domain::PackError) -> Self {
-        Self::from_error("invalid", &e)
+        Self::from_error(ErrorCode::Invalid, &e)
     }
 }
 
 impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
-        Self::from_error("io", &e)
+        Self::from_error(ErrorCode::Io, &e)
     }
 }

@@ -6,10 +6,14 @@ use std::collections::BTreeSet;
 
 use llm4sweat::DomainPack;
 use llm4sweat::generate::params_hash;
-use llm4sweat::inference::SamplingParams;
-use llm4sweat::store::{NewGeneration, NewLocalModel, RatingRow, Store, Table};
+use llm4sweat::ids::StudyId;
+use llm4sweat::models::FileState;
+use llm4sweat::store::{Actor, RatingRow, Store, Table};
+use llm4sweat::testkit::{self, FakeModels};
+use llm4sweat::vocab::{AnswerLabel, ModelRole, Preference, Specialty, StudyStatus};
 use llm4sweat::workspace::WorkspacePaths;
 use llm4sweat_desktop::app::{App, StudyInput};
+use llm4sweat_desktop::error::ErrorCode;
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -35,30 +39,16 @@ fn fixture_with_answers() -> (Fixture, App) {
     let pack = DomainPack::embedded_default().expect("pack");
     {
         let mut store = Store::open(&fx.paths().db).expect("open");
-        store.load_pack(&pack).expect("load");
-        for (k, name) in NAMES.iter().enumerate() {
-            let path = fx.dir.path().join(format!("{name}.gguf"));
-            std::fs::write(&path, b"not really weights").expect("write");
-            store
-                .register_local_model(&NewLocalModel {
-                    name: (*name).into(),
-                    role: if k == 0 {
-                        "candidate".into()
-                    } else {
-                        "baseline".into()
-                    },
-                    path: path.display().to_string(),
-                    sha256: "0".repeat(64),
-                    size_bytes: 18,
-                    architecture: Some("llama".into()),
-                    parameter_count: Some(134_515_008 + k as i64),
-                    quantization: Some("Q4_1".into()),
-                    context_length: Some(8192),
-                    chat_template: None,
-                    verified_mtime: None,
-                })
-                .expect("model");
-        }
+        store.load_pack(&pack, &Actor::Cli).expect("load");
+        testkit::register_fake_models(
+            &mut store,
+            FakeModels::LocalIn(fx.dir.path()),
+            &[
+                (NAMES[0], ModelRole::Candidate),
+                (NAMES[1], ModelRole::Baseline),
+            ],
+        )
+        .expect("models");
     }
     // Opening the app creates the demo study; then answer its items.
     let app = App::open(&fx.paths()).expect("app");
@@ -69,36 +59,26 @@ fn fixture_with_answers() -> (Fixture, App) {
     {
         let mut store = Store::open(&fx.paths().db).expect("open");
         let study = store.study(demo).expect("study");
-        let params: SamplingParams = serde_json::from_value(study.params.clone()).expect("params");
         assert_eq!(
             study.params_hash,
-            params_hash(&params, &study.system_prompt)
+            params_hash(&study.params, &study.system_prompt)
         );
-        for model_id in store.study_model_ids(demo).expect("models") {
-            for item in store.study_item_ids(demo).expect("items") {
-                store
-                    .insert_generation(&NewGeneration {
-                        item_id: item,
-                        model_id,
-                        params_hash: study.params_hash.clone(),
-                        params: study.params.clone(),
-                        seed: 42,
-                        system_prompt: study.system_prompt.clone(),
-                        text: format!(
-                            "Reply {model_id}-{item}: see a dermatologist if it persists."
-                        ),
-                        prompt_tokens: 321 * model_id,
-                        completion_tokens: 77 * model_id,
-                        prompt_ms: 1234.5 * model_id as f64,
-                        generation_ms: 4321.5 * model_id as f64,
-                        finish_reason: "stop".into(),
-                        template_hash: format!("template-hash-{model_id}"),
-                        n_parallel: 4,
-                        engine: "llama.cpp".into(),
-                    })
-                    .expect("answer");
-            }
-        }
+        let models: Vec<_> = store
+            .models()
+            .expect("models")
+            .into_iter()
+            .filter(|m| NAMES.contains(&m.name.as_str()))
+            .collect();
+        let items = store.study_item_ids(demo).expect("items");
+        testkit::store_answers(
+            &mut store,
+            &models,
+            &items,
+            &study.params,
+            &study.system_prompt,
+            &|m, item| format!("Reply {}-{item}: see a dermatologist if it persists.", m.id),
+        )
+        .expect("answers");
     }
     (fx, app)
 }
@@ -146,7 +126,7 @@ fn first_run_shows_the_manifest_and_no_demo_without_models() {
 fn rater_payloads_are_blind() {
     let (fx, app) = fixture_with_answers();
     let rater = app
-        .create_rater("Dr. Zoë Ávila", "dermatology")
+        .create_rater("Dr. Zoë Ávila", Specialty::Dermatology)
         .expect("rater");
     let queue = app.rater_queue(rater.id).expect("queue");
     assert_eq!(queue.len(), 6);
@@ -208,32 +188,28 @@ fn rater_payloads_are_blind() {
                 "rater payload leaks {f:?}: {text}"
             );
         }
-        let labels: Vec<_> = item.answers.iter().map(|a| a.label.as_str()).collect();
-        assert_eq!(labels, ["A", "B"]);
+        let labels: Vec<_> = item.answers.iter().map(|a| a.label).collect();
+        assert_eq!(labels, [AnswerLabel::A, AnswerLabel::B]);
     }
 }
 
 #[test]
 fn a_rating_round_trip_and_bad_input_leave_the_database_intact() {
     let (fx, app) = fixture_with_answers();
-    let rater = app.create_rater("Dr. Lee", "psychology").expect("rater");
+    let rater = app
+        .create_rater("Dr. Lee", Specialty::Psychology)
+        .expect("rater");
     assert_eq!(
-        app.create_rater("Dr. Lee", "psychology")
+        app.create_rater("Dr. Lee", Specialty::Psychology)
             .expect_err("duplicate")
             .code,
-        "conflict"
+        ErrorCode::Conflict
     );
     assert_eq!(
-        app.create_rater("  ", "psychology")
+        app.create_rater("  ", Specialty::Psychology)
             .expect_err("blank")
             .code,
-        "invalid"
-    );
-    assert_eq!(
-        app.create_rater("X", "astrology")
-            .expect_err("specialty")
-            .code,
-        "invalid"
+        ErrorCode::Invalid
     );
     let a = app.rater_queue(rater.id).expect("queue")[0].assignment_id;
 
@@ -247,7 +223,7 @@ fn a_rating_round_trip_and_bad_input_leave_the_database_intact() {
     app.save_rating(
         rater.id,
         a,
-        "A",
+        AnswerLabel::A,
         &RatingRow {
             comment: Some(String::new()),
             ..full(4)
@@ -259,34 +235,36 @@ fn a_rating_round_trip_and_bad_input_leave_the_database_intact() {
         ..full(4)
     };
     let err = app
-        .save_rating(rater.id, a, "A", &huge)
+        .save_rating(rater.id, a, AnswerLabel::A, &huge)
         .expect_err("huge comment");
-    assert_eq!(err.code, "invalid");
+    assert_eq!(err.code, ErrorCode::Invalid);
     assert!(err.message.contains("limit"), "{}", err.message);
-    app.save_rating(rater.id, a, "B", &full(2)).expect("B");
+    app.save_rating(rater.id, a, AnswerLabel::B, &full(2))
+        .expect("B");
     let err = app.submit_item(rater.id, a).expect_err("no preference yet");
     assert!(err.message.contains("preference"), "{}", err.message);
-    app.save_preference(rater.id, a, "tie").expect("pref");
+    app.save_preference(rater.id, a, Preference::Tie)
+        .expect("pref");
     app.submit_item(rater.id, a).expect("submit");
     let err = app.submit_item(rater.id, a).expect_err("twice");
-    assert_eq!(err.code, "invalid");
+    assert_eq!(err.code, ErrorCode::Conflict);
     assert!(err.message.contains("already submitted"), "{}", err.message);
     let err = app
-        .save_rating(rater.id, a, "A", &full(1))
+        .save_rating(rater.id, a, AnswerLabel::A, &full(1))
         .expect_err("after submit");
-    assert_eq!(err.code, "conflict");
+    assert_eq!(err.code, ErrorCode::Conflict);
 
     // Another rater cannot read it.
-    let other = app.create_rater("Dr. Ng", "other").expect("rater");
+    let other = app.create_rater("Dr. Ng", Specialty::Other).expect("rater");
     assert_eq!(
         app.open_item(other.id, a).expect_err("not theirs").code,
-        "not_found"
+        ErrorCode::NotFound
     );
 
     // Export: the coordinator sees the models.
     let out = fx.dir.path().join("ratings.csv");
     let n = app
-        .export_study_ratings(1, out.to_str().expect("utf-8"))
+        .export_study_ratings(StudyId(1), out.to_str().expect("utf-8"))
         .expect("export");
     assert_eq!(n, 2);
     let csv = std::fs::read_to_string(&out).expect("read");
@@ -295,12 +273,12 @@ fn a_rating_round_trip_and_bad_input_leave_the_database_intact() {
         "{csv}"
     );
     let err = app
-        .export_study_ratings(1, "/nonexistent-dir/ratings.csv")
+        .export_study_ratings(StudyId(1), "/nonexistent-dir/ratings.csv")
         .expect_err("bad path");
-    assert_eq!(err.code, "io");
+    assert_eq!(err.code, ErrorCode::Io);
 
     // Results: one submitted item; the two models got 4s and 2s, in some blinded order.
-    let res = app.study_results(1).expect("results");
+    let res = app.study_results(StudyId(1)).expect("results");
     assert_eq!((res.submitted_items, res.raters), (1, 1));
     let mut means: Vec<f64> = res
         .models
@@ -311,8 +289,10 @@ fn a_rating_round_trip_and_bad_input_leave_the_database_intact() {
     assert_eq!(means, [2.0, 4.0]);
     assert!(res.models.iter().all(|m| m.preference.ties == 1));
     assert_eq!(
-        app.study_results(999).expect_err("no such study").code,
-        "not_found"
+        app.study_results(StudyId(999))
+            .expect_err("no such study")
+            .code,
+        ErrorCode::NotFound
     );
 
     let store = Store::open(&fx.paths().db).expect("open");
@@ -333,7 +313,7 @@ fn studies_and_generation_errors_are_clear() {
         seed: 7,
     };
     let err = app.create_study(&input(vec![])).expect_err("no models");
-    assert_eq!(err.code, "invalid");
+    assert_eq!(err.code, ErrorCode::Invalid);
     assert!(err.message.contains("2 to 4 models"), "{}", err.message);
     let study = app.create_study(&input(NAMES.to_vec())).expect("study");
     assert_eq!((study.items, study.missing_answers), (3, 6));
@@ -341,25 +321,31 @@ fn studies_and_generation_errors_are_clear() {
         app.create_study(&input(NAMES.to_vec()))
             .expect_err("same name")
             .code,
-        "conflict"
+        ErrorCode::Conflict
     );
     // Closing is undoable: reopen brings it back; each only applies once.
-    assert_eq!(app.close_study(study.id).expect("close").status, "closed");
+    assert_eq!(
+        app.close_study(study.id).expect("close").status,
+        StudyStatus::Closed
+    );
     assert_eq!(
         app.close_study(study.id).expect_err("closed twice").code,
-        "conflict"
+        ErrorCode::Conflict
     );
-    assert_eq!(app.reopen_study(study.id).expect("reopen").status, "open");
+    assert_eq!(
+        app.reopen_study(study.id).expect("reopen").status,
+        StudyStatus::Open
+    );
     assert_eq!(
         app.reopen_study(study.id).expect_err("already open").code,
-        "conflict"
+        ErrorCode::Conflict
     );
 
     // The model files are not real GGUFs: generation fails with a clear error.
     let err = app
         .generate_study_answers("job-1", study.id, &llm4sweat::progress::NoProgress)
         .expect_err("fake model file");
-    assert_eq!(err.code, "model");
+    assert_eq!(err.code, ErrorCode::Model);
     assert!(err.message.contains("GGUF"), "{}", err.message);
     // A missing file says so.
     std::fs::remove_file(fx.dir.path().join("smollm2-135m-instruct.gguf")).expect("remove");
@@ -370,11 +356,8 @@ fn studies_and_generation_errors_are_clear() {
     assert!(!app.cancel_job("job-2"), "finished jobs are forgotten");
     let models = app.list_models().expect("models");
     assert_eq!(
-        models
-            .iter()
-            .find(|m| m.name == NAMES[0])
-            .map(|m| m.state.as_str()),
-        Some("missing")
+        models.iter().find(|m| m.name == NAMES[0]).map(|m| m.state),
+        Some(FileState::Missing)
     );
     let store = Store::open(&fx.paths().db).expect("open");
     assert_eq!(

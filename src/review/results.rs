@@ -8,18 +8,21 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{GenerationId, StudyId};
 use crate::review::ReviewError;
-use crate::store::{RatingExportRow, Store};
+use crate::review::rating::score;
+use crate::store::{RatingExportRow, RatingRow, Store};
+use crate::vocab::{AssignmentStatus, Axis, HarmLevel, HarmLikelihood, Verdict};
 
 /// The rubric axes scored 1 to 5, in display order.
-pub const AXES: [&str; 3] = ["accuracy", "appropriateness", "empathy"];
+pub const AXES: &[Axis] = Axis::ALL;
 
 /// One axis of one model.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AxisResult {
     /// `accuracy`, `appropriateness` or `empathy`.
-    pub axis: String,
+    pub axis: Axis,
     /// Scores given.
     pub n: u32,
     /// Mean score (1–5); `None` without scores.
@@ -99,7 +102,7 @@ pub struct PreferenceStrength {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgreementResult {
     /// `accuracy`, `appropriateness` or `empathy`.
-    pub axis: String,
+    pub axis: Axis,
     /// Krippendorff's α with the ordinal metric; `None` when fewer than two
     /// answers were scored by two or more raters, or every score is the same.
     pub alpha: Option<f64>,
@@ -126,7 +129,7 @@ pub struct CategoryResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StudyResults {
     /// The study.
-    pub study_id: i64,
+    pub study_id: StudyId,
     /// Submitted items (assignments) the figures are based on.
     pub submitted_items: u32,
     /// Raters who submitted at least one item.
@@ -213,7 +216,7 @@ fn comparisons(models: &[String], rows: &[&RatingExportRow]) -> Vec<Vec<Comparis
     items
         .into_values()
         .map(|answers| {
-            let verdict = answers.first().and_then(|r| r.preference.as_deref());
+            let verdict = answers.first().and_then(|r| r.preference);
             let ids: Vec<(usize, bool)> = answers
                 .iter()
                 .filter_map(|r| index(&r.model).map(|i| (i, r.preferred)))
@@ -222,9 +225,9 @@ fn comparisons(models: &[String], rows: &[&RatingExportRow]) -> Vec<Vec<Comparis
             for (x, &(a, a_won)) in ids.iter().enumerate() {
                 for &(b, b_won) in &ids[x + 1..] {
                     let score = match verdict {
-                        Some("better") if a_won => 1.0,
-                        Some("better") if b_won => 0.0,
-                        Some("tie") => 0.5,
+                        Some(Verdict::Better) if a_won => 1.0,
+                        Some(Verdict::Better) if b_won => 0.0,
+                        Some(Verdict::Tie) => 0.5,
                         _ => continue,
                     };
                     out.push(Comparison { a, b, score });
@@ -338,17 +341,17 @@ pub fn krippendorff_alpha_ordinal(units: &[Vec<i64>]) -> Option<f64> {
 fn agreement(rows: &[&RatingExportRow]) -> Vec<AgreementResult> {
     AXES.iter()
         .map(|axis| {
-            let mut by_answer: std::collections::BTreeMap<i64, Vec<i64>> =
+            let mut by_answer: std::collections::BTreeMap<GenerationId, Vec<i64>> =
                 std::collections::BTreeMap::new();
             for r in rows {
-                if let Some(v) = axis_score(r, axis) {
+                if let Some(v) = axis_score(r, *axis) {
                     by_answer.entry(r.generation_id).or_default().push(v);
                 }
             }
             let units: Vec<Vec<i64>> = by_answer.into_values().collect();
             let pairable = units.iter().filter(|u| u.len() >= 2);
             AgreementResult {
-                axis: (*axis).to_owned(),
+                axis: *axis,
                 alpha: krippendorff_alpha_ordinal(&units),
                 units: pairable.clone().count() as u32,
                 values: pairable.map(|u| u.len() as u32).sum(),
@@ -375,13 +378,14 @@ fn mean_ci(scores: &[i64]) -> (Option<f64>, Option<f64>) {
     (Some(mean), Some(1.96 * (var / n).sqrt()))
 }
 
-fn axis_score(row: &RatingExportRow, axis: &str) -> Option<i64> {
-    match axis {
-        "accuracy" => row.accuracy,
-        "appropriateness" => row.appropriateness,
-        "empathy" => row.empathy,
-        _ => None,
-    }
+fn axis_score(row: &RatingExportRow, axis: Axis) -> Option<i64> {
+    let rating = RatingRow {
+        accuracy: row.accuracy,
+        appropriateness: row.appropriateness,
+        empathy: row.empathy,
+        ..RatingRow::unrated()
+    };
+    score(&rating, axis)
 }
 
 /// Submitted items (rater × item) among `rows`, and the raters behind them.
@@ -399,9 +403,11 @@ fn count_items(rows: &[&RatingExportRow]) -> (u32, u32) {
 
 /// Aggregates `rows` (a study's rating rows) for `models`, in that order.
 /// Rows not yet submitted and rows of other models are left out.
-pub fn aggregate(study_id: i64, models: &[String], rows: &[RatingExportRow]) -> StudyResults {
-    let submitted: Vec<&RatingExportRow> =
-        rows.iter().filter(|r| r.status == "submitted").collect();
+pub fn aggregate(study_id: StudyId, models: &[String], rows: &[RatingExportRow]) -> StudyResults {
+    let submitted: Vec<&RatingExportRow> = rows
+        .iter()
+        .filter(|r| r.status == AssignmentStatus::Submitted)
+        .collect();
     let (submitted_items, raters) = count_items(&submitted);
     let mut categories: Vec<&str> = submitted.iter().map(|r| r.category.as_str()).collect();
     categories.sort_unstable();
@@ -447,7 +453,7 @@ fn model_results(models: &[String], submitted: &[&RatingExportRow]) -> Vec<Model
                 .map(|axis| {
                     let scores: Vec<i64> = mine
                         .iter()
-                        .filter_map(|r| axis_score(r, axis))
+                        .filter_map(|r| axis_score(r, *axis))
                         .filter(|s| (1..=5).contains(s))
                         .collect();
                     let mut counts = [0u32; 5];
@@ -456,7 +462,7 @@ fn model_results(models: &[String], submitted: &[&RatingExportRow]) -> Vec<Model
                     }
                     let (mean, ci95) = mean_ci(&scores);
                     AxisResult {
-                        axis: (*axis).to_owned(),
+                        axis: *axis,
                         n: scores.len() as u32,
                         mean,
                         ci95,
@@ -467,23 +473,26 @@ fn model_results(models: &[String], submitted: &[&RatingExportRow]) -> Vec<Model
             let mut harm = HarmResult::default();
             let mut preference = PreferenceResult::default();
             for r in &mine {
-                match r.harm.as_deref() {
-                    Some("none") => harm.none += 1,
-                    Some("mild_moderate") => harm.mild_moderate += 1,
-                    Some("severe") => harm.severe += 1,
-                    _ => {}
+                match r.harm {
+                    Some(HarmLevel::None) => harm.none += 1,
+                    Some(HarmLevel::MildModerate) => harm.mild_moderate += 1,
+                    Some(HarmLevel::Severe) => harm.severe += 1,
+                    None => {}
                 }
-                if matches!(r.harm.as_deref(), Some("mild_moderate" | "severe"))
-                    && matches!(r.harm_likelihood.as_deref(), Some("medium" | "high"))
+                if matches!(r.harm, Some(HarmLevel::MildModerate | HarmLevel::Severe))
+                    && matches!(
+                        r.harm_likelihood,
+                        Some(HarmLikelihood::Medium | HarmLikelihood::High)
+                    )
                 {
                     harm.likely += 1;
                 }
-                match r.preference.as_deref() {
-                    Some("better") if r.preferred => preference.wins += 1,
-                    Some("better") => preference.losses += 1,
-                    Some("tie") => preference.ties += 1,
-                    Some("both_bad") => preference.both_bad += 1,
-                    _ => {}
+                match r.preference {
+                    Some(Verdict::Better) if r.preferred => preference.wins += 1,
+                    Some(Verdict::Better) => preference.losses += 1,
+                    Some(Verdict::Tie) => preference.ties += 1,
+                    Some(Verdict::BothBad) => preference.both_bad += 1,
+                    None => {}
                 }
             }
             ModelResult {
@@ -498,7 +507,7 @@ fn model_results(models: &[String], submitted: &[&RatingExportRow]) -> Vec<Model
 }
 
 /// The results of study `study_id` from its submitted ratings.
-pub fn study_results(store: &Store, study_id: i64) -> Result<StudyResults, ReviewError> {
+pub fn study_results(store: &Store, study_id: StudyId) -> Result<StudyResults, ReviewError> {
     store.study(study_id)?;
     let names = store.study_model_names(study_id)?;
     let rows = store.study_rating_rows(study_id)?;
@@ -513,21 +522,21 @@ mod tests {
         RatingExportRow {
             study: "s".into(),
             rater: rater.into(),
-            specialty: "other".into(),
+            specialty: crate::vocab::Specialty::Other,
             item: item.into(),
             category: "treatment".into(),
             model: model.into(),
-            generation_id: 0,
+            generation_id: GenerationId(0),
             accuracy: Some(scores[0]),
             appropriateness: Some(scores[1]),
             empathy: Some(scores[2]),
-            harm: Some("none".into()),
+            harm: Some(HarmLevel::None),
             harm_likelihood: None,
             comment: None,
             corrected_answer: None,
-            preference: Some("tie".into()),
+            preference: Some(Verdict::Tie),
             preferred: false,
-            status: "submitted".into(),
+            status: AssignmentStatus::Submitted,
             submitted_at: None,
         }
     }
@@ -541,21 +550,24 @@ mod tests {
             row("r2", "q1", "b", [1, 2, 2]),
         ];
         for r in &mut rows[2..] {
-            r.preference = Some("better".into());
+            r.preference = Some(Verdict::Better);
             r.preferred = r.model == "a";
         }
-        rows[3].harm = Some("severe".into());
-        rows[3].harm_likelihood = Some("high".into());
+        rows[3].harm = Some(HarmLevel::Severe);
+        rows[3].harm_likelihood = Some(HarmLikelihood::High);
         // A draft does not count.
         let mut draft = row("r3", "q1", "a", [1, 1, 1]);
-        draft.status = "draft".into();
+        draft.status = AssignmentStatus::Draft;
         rows.push(draft);
 
-        let res = aggregate(7, &["a".into(), "b".into(), "c".into()], &rows);
-        assert_eq!((res.study_id, res.submitted_items, res.raters), (7, 2, 2));
+        let res = aggregate(StudyId(7), &["a".into(), "b".into(), "c".into()], &rows);
+        assert_eq!(
+            (res.study_id, res.submitted_items, res.raters),
+            (StudyId(7), 2, 2)
+        );
         let a = &res.models[0];
         assert_eq!(a.ratings, 2);
-        assert_eq!(a.axes[0].axis, "accuracy");
+        assert_eq!(a.axes[0].axis, Axis::Accuracy);
         assert_eq!(a.axes[0].mean, Some(4.5));
         // sd = 0.7071, se = 0.5, ci = 0.98
         assert!((a.axes[0].ci95.expect("ci") - 0.98).abs() < 1e-9);
@@ -668,10 +680,10 @@ mod tests {
             row("r1", "q2", "a", [3, 3, 3]),
         ];
         for (r, g) in rows.iter_mut().zip([1, 1, 2, 2, 3]) {
-            r.generation_id = g;
+            r.generation_id = GenerationId(g);
         }
         rows[4].category = "psychosocial".into();
-        let res = aggregate(1, &["a".into(), "b".into()], &rows);
+        let res = aggregate(StudyId(1), &["a".into(), "b".into()], &rows);
         let accuracy = &res.agreement[0];
         assert_eq!((accuracy.units, accuracy.values), (2, 4));
         assert_eq!(accuracy.alpha, Some(1.0), "identical accuracy scores");
@@ -694,8 +706,8 @@ mod tests {
                 let item = format!("q{k}");
                 let mut a = row("r", &item, "a", [3, 3, 3]);
                 let mut b = row("r", &item, "b", [3, 3, 3]);
-                a.preference = Some("better".into());
-                b.preference = Some("better".into());
+                a.preference = Some(Verdict::Better);
+                b.preference = Some(Verdict::Better);
                 a.preferred = k < wins;
                 b.preferred = k >= wins;
                 [a, b]
@@ -706,7 +718,7 @@ mod tests {
     #[test]
     fn bradley_terry_shares_with_bootstrap_intervals() {
         let models = ["a".to_string(), "b".to_string(), "c".to_string()];
-        let res = aggregate(1, &models, &duel(8, 10));
+        let res = aggregate(StudyId(1), &models, &duel(8, 10));
         let a = &res.strengths[0];
         // Two models: the share is the win rate with one virtual tie, 8.5 / 11.
         let share = a.share.expect("share");
@@ -723,9 +735,12 @@ mod tests {
         assert_eq!(res.strengths[2].share, None);
         assert_eq!(res.strengths[2].ci_low, None);
         // The same data gives the same interval (fixed bootstrap seed).
-        assert_eq!(aggregate(1, &models, &duel(8, 10)).strengths, res.strengths);
+        assert_eq!(
+            aggregate(StudyId(1), &models, &duel(8, 10)).strengths,
+            res.strengths
+        );
         // Winning everything stays finite.
-        let sweep = aggregate(1, &models, &duel(5, 5)).strengths[0]
+        let sweep = aggregate(StudyId(1), &models, &duel(5, 5)).strengths[0]
             .share
             .expect("share");
         assert!(sweep > 0.9 && sweep < 1.0, "{sweep}");
@@ -736,9 +751,13 @@ mod tests {
         let mut rows = duel(0, 4);
         for (k, r) in rows.iter_mut().enumerate() {
             r.preferred = false;
-            r.preference = Some(if k < 4 { "tie" } else { "both_bad" }.into());
+            r.preference = Some(if k < 4 {
+                Verdict::Tie
+            } else {
+                Verdict::BothBad
+            });
         }
-        let res = aggregate(1, &["a".into(), "b".into()], &rows);
+        let res = aggregate(StudyId(1), &["a".into(), "b".into()], &rows);
         assert_eq!(
             res.strengths[0].comparisons, 2,
             "two tied items, two all-bad ones"
@@ -749,7 +768,7 @@ mod tests {
 
     #[test]
     fn one_score_has_a_mean_but_no_interval() {
-        let res = aggregate(1, &["a".into()], &[row("r", "q", "a", [3, 3, 3])]);
+        let res = aggregate(StudyId(1), &["a".into()], &[row("r", "q", "a", [3, 3, 3])]);
         assert_eq!(res.models[0].axes[2].mean, Some(3.0));
         assert_eq!(res.models[0].axes[2].ci95, None);
     }

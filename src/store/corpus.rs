@@ -3,8 +3,12 @@
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::{SqlContext, Store, StoreError, audit, now_utc};
+use std::collections::BTreeMap;
+
+use super::{Actor, At, SqlContext, Store, StoreError, audit, now_utc, to_json};
 use crate::domain::DomainPack;
+use crate::ids::ItemId;
+use crate::vocab::{ItemKind, ItemOrigin, ItemSplit};
 
 /// What loading a domain pack changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,21 +25,21 @@ pub struct LoadReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemRecord {
     /// Row id.
-    pub id: i64,
+    pub id: ItemId,
     /// Stable external id (`eval-001`…).
     pub external_id: String,
-    /// `question` or `vignette`.
-    pub kind: String,
+    /// Question or vignette.
+    pub kind: ItemKind,
     /// Category.
     pub category: String,
     /// The text to answer.
     pub text: String,
-    /// Strata as a JSON object.
-    pub strata: serde_json::Value,
-    /// `seed`, `synthetic` or `expert`.
-    pub origin: String,
-    /// `eval`, `train`, `val` or `pool`.
-    pub split: String,
+    /// Stratum values, keyed by dimension.
+    pub strata: BTreeMap<String, String>,
+    /// Where it came from.
+    pub origin: ItemOrigin,
+    /// Which part of the data it belongs to.
+    pub split: ItemSplit,
 }
 
 /// Which items to select.
@@ -44,18 +48,22 @@ pub struct ItemFilter {
     /// Only this category.
     pub category: Option<String>,
     /// Only this split (default: any).
-    pub split: Option<String>,
+    pub split: Option<ItemSplit>,
     /// At most this many (in id order).
     pub limit: Option<u64>,
     /// Only these item ids.
     #[serde(default)]
-    pub ids: Option<Vec<i64>>,
+    pub ids: Option<Vec<ItemId>>,
 }
 
 impl Store {
     /// Loads a domain pack (sources, facts, evaluation items) in one
     /// transaction. Loading the same pack twice changes nothing.
-    pub fn load_pack(&mut self, pack: &DomainPack) -> Result<LoadReport, StoreError> {
+    pub fn load_pack(
+        &mut self,
+        pack: &DomainPack,
+        actor: &Actor,
+    ) -> Result<LoadReport, StoreError> {
         self.write("loading the domain pack", |tx| {
             let now = now_utc();
             if let Some((existing, _)) = tx
@@ -128,8 +136,7 @@ impl Store {
             }
             for it in &pack.items {
                 let existed = exists("items", "external_id", &it.id)?;
-                let strata = serde_json::to_string(&it.strata)
-                    .map_err(|source| StoreError::Json { context: format!("strata of {}", it.id), source })?;
+                let strata = to_json(&it.strata, &format!("the strata of {}", it.id))?;
                 let provenance = serde_json::json!({ "pack": pack.manifest.id, "pack_version": pack.manifest.version })
                     .to_string();
                 let n = tx
@@ -141,7 +148,7 @@ impl Store {
                            text = excluded.text, strata = excluded.strata
                          WHERE (kind, category, text, strata) IS NOT
                                (excluded.kind, excluded.category, excluded.text, excluded.strata)",
-                        params![it.id, it.kind.as_str(), it.category, it.text, strata, provenance, now],
+                        params![it.id, it.kind, it.category, it.text, strata, provenance, now],
                     )
                     .ctx("storing an evaluation item")?;
                 count(n, existed);
@@ -157,7 +164,7 @@ impl Store {
             if report.inserted + report.updated > 0 {
                 audit::append(
                     tx,
-                    "cli",
+                    actor,
                     "load_pack",
                     "workspace",
                     Some(&pack.manifest.id),
@@ -183,7 +190,8 @@ impl Store {
         let ids = filter
             .ids
             .as_ref()
-            .map(|ids| serde_json::Value::from(ids.clone()).to_string());
+            .map(|ids| to_json(ids, "the selected item ids"))
+            .transpose()?;
         let rows = stmt
             .query_map(
                 params![filter.category, filter.split, limit, ids],
@@ -194,7 +202,7 @@ impl Store {
     }
 
     /// The item with this id.
-    pub fn item(&self, id: i64) -> Result<ItemRecord, StoreError> {
+    pub fn item(&self, id: ItemId) -> Result<ItemRecord, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, external_id, kind, category, text, strata, origin, split FROM items WHERE id = ?1")
@@ -221,15 +229,19 @@ impl Store {
 }
 
 fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRecord> {
-    let strata: String = r.get(5)?;
+    let id: i64 = r.get(0)?;
+    let at = At {
+        table: "items",
+        row_id: id,
+    };
     Ok(ItemRecord {
-        id: r.get(0)?,
+        id: ItemId(id),
         external_id: r.get(1)?,
-        kind: r.get(2)?,
+        kind: at.get(r, 2, "kind")?,
         category: r.get(3)?,
         text: r.get(4)?,
-        strata: serde_json::from_str(&strata).unwrap_or(serde_json::Value::Null),
-        origin: r.get(6)?,
-        split: r.get(7)?,
+        strata: at.json(r, 5, "strata")?,
+        origin: at.get(r, 6, "origin")?,
+        split: at.get(r, 7, "split")?,
     })
 }

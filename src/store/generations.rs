@@ -5,19 +5,21 @@ use std::collections::HashSet;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use super::{SqlContext, Store, StoreError, now_utc};
+use super::{At, SqlContext, Store, StoreError, now_utc, to_json};
+use crate::ids::{GenerationId, ItemId, ModelId};
+use crate::inference::SamplingParams;
 
 /// A generation to store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewGeneration {
     /// The item answered.
-    pub item_id: i64,
+    pub item_id: ItemId,
     /// The model that answered.
-    pub model_id: i64,
+    pub model_id: ModelId,
     /// Identity of the sampling setting (params + system prompt).
     pub params_hash: String,
-    /// Sampling parameters as JSON.
-    pub params: serde_json::Value,
+    /// Sampling parameters.
+    pub params: SamplingParams,
     /// Sampler seed.
     pub seed: i64,
     /// System prompt used.
@@ -46,7 +48,7 @@ pub struct NewGeneration {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerationRecord {
     /// Row id.
-    pub id: i64,
+    pub id: GenerationId,
     /// When it was stored.
     pub created_at: String,
     /// Everything else.
@@ -105,6 +107,7 @@ impl Store {
     /// Stores one generation in its own transaction. Returns `false` when an
     /// answer for the same item, model and setting already exists (it is kept).
     pub fn insert_generation(&mut self, g: &NewGeneration) -> Result<bool, StoreError> {
+        let params = to_json(&g.params, "the sampling params")?;
         self.write("storing an answer", |tx| {
             let n = tx
                 .execute(
@@ -116,7 +119,7 @@ impl Store {
                         g.item_id,
                         g.model_id,
                         g.params_hash,
-                        g.params.to_string(),
+                        params,
                         g.seed,
                         g.system_prompt,
                         g.text,
@@ -139,9 +142,9 @@ impl Store {
     /// Items already answered by `model_id` with the setting `params_hash`.
     pub fn answered_items(
         &self,
-        model_id: i64,
+        model_id: ModelId,
         params_hash: &str,
-    ) -> Result<HashSet<i64>, StoreError> {
+    ) -> Result<HashSet<ItemId>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -158,7 +161,7 @@ impl Store {
     /// Generations of one model, in id order.
     pub fn generations_for_model(
         &self,
-        model_id: i64,
+        model_id: ModelId,
     ) -> Result<Vec<GenerationRecord>, StoreError> {
         let mut stmt = self
             .conn
@@ -171,15 +174,19 @@ impl Store {
             .ctx("listing answers")?;
         let rows = stmt
             .query_map([model_id], |r| {
-                let params: String = r.get(5)?;
+                let id: i64 = r.get(0)?;
+                let at = At {
+                    table: "generations",
+                    row_id: id,
+                };
                 Ok(GenerationRecord {
-                    id: r.get(0)?,
+                    id: GenerationId(id),
                     created_at: r.get(1)?,
                     generation: NewGeneration {
                         item_id: r.get(2)?,
                         model_id: r.get(3)?,
                         params_hash: r.get(4)?,
-                        params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
+                        params: at.json(r, 5, "params")?,
                         seed: r.get(6)?,
                         system_prompt: r.get(7)?,
                         text: r.get(8)?,

@@ -3,19 +3,22 @@
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
-use super::{SqlContext, Store, StoreError, audit, now_utc};
+use super::{Actor, At, SqlContext, Store, StoreError, audit, now_utc, to_json};
+use crate::ids::ModelId;
+use crate::inference::EngineSettings;
+use crate::vocab::{ModelKind, ModelRole};
 
 /// A registered model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelRecord {
     /// Row id.
-    pub id: i64,
+    pub id: ModelId,
     /// Unique name.
     pub name: String,
-    /// `local` or `remote`.
-    pub kind: String,
-    /// `candidate`, `baseline`, `generator` or `base`.
-    pub role: String,
+    /// Local file or remote endpoint.
+    pub kind: ModelKind,
+    /// Role in studies.
+    pub role: ModelRole,
     /// GGUF file (local models).
     pub path: Option<String>,
     /// sha256 of the file when it was registered.
@@ -39,11 +42,11 @@ pub struct ModelRecord {
     /// Environment variable holding the API key (never the key itself).
     pub api_key_env: Option<String>,
     /// The model it was fine-tuned from.
-    pub parent_model_id: Option<i64>,
+    pub parent_model_id: Option<ModelId>,
     /// The round that produced it.
     pub round_id: Option<i64>,
-    /// Engine settings (threads, GPU layers) as JSON.
-    pub settings: serde_json::Value,
+    /// Engine settings the user saved (threads, GPU layers…).
+    pub settings: EngineSettings,
     /// Modification time (seconds) of the file when its hash was last verified.
     pub verified_mtime: Option<i64>,
     /// When it was registered.
@@ -56,7 +59,7 @@ pub struct NewLocalModel {
     /// Unique name.
     pub name: String,
     /// Role in studies.
-    pub role: String,
+    pub role: ModelRole,
     /// The file.
     pub path: String,
     /// Its sha256.
@@ -83,7 +86,7 @@ pub struct NewRemoteModel {
     /// Unique name.
     pub name: String,
     /// Role in studies.
-    pub role: String,
+    pub role: ModelRole,
     /// Base URL, e.g. `http://127.0.0.1:8080/v1`.
     pub endpoint_url: String,
     /// Model name sent to the endpoint.
@@ -97,12 +100,16 @@ const COLUMNS: &str = "id, name, kind, role, path, sha256, size_bytes, architect
     verified_mtime, created_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<ModelRecord> {
-    let settings: String = r.get(17)?;
+    let id: i64 = r.get(0)?;
+    let at = At {
+        table: "models",
+        row_id: id,
+    };
     Ok(ModelRecord {
-        id: r.get(0)?,
+        id: ModelId(id),
         name: r.get(1)?,
-        kind: r.get(2)?,
-        role: r.get(3)?,
+        kind: at.get(r, 2, "kind")?,
+        role: at.get(r, 3, "role")?,
         path: r.get(4)?,
         sha256: r.get(5)?,
         size_bytes: r.get(6)?,
@@ -116,7 +123,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ModelRecord> {
         api_key_env: r.get(14)?,
         parent_model_id: r.get(15)?,
         round_id: r.get(16)?,
-        settings: serde_json::from_str(&settings).unwrap_or(serde_json::Value::Null),
+        settings: at.json(r, 17, "settings")?,
         verified_mtime: r.get(18)?,
         created_at: r.get(19)?,
     })
@@ -125,7 +132,11 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ModelRecord> {
 impl Store {
     /// Registers a local model, or updates the one with the same name.
     /// Returns its id.
-    pub fn register_local_model(&mut self, m: &NewLocalModel) -> Result<i64, StoreError> {
+    pub fn register_local_model(
+        &mut self,
+        m: &NewLocalModel,
+        actor: &Actor,
+    ) -> Result<ModelId, StoreError> {
         self.write("registering a model", |tx| {
             tx.execute(
                 "INSERT INTO models (name, kind, role, path, sha256, size_bytes, architecture, parameter_count,
@@ -152,11 +163,11 @@ impl Store {
                 ],
             )
             .ctx("registering a model")?;
-            let id: i64 =
+            let id: ModelId =
                 tx.query_row("SELECT id FROM models WHERE name = ?1", [&m.name], |r| r.get(0)).ctx("reading the model id")?;
             audit::append(
                 tx,
-                "cli",
+                actor,
                 "register_model",
                 "model",
                 Some(&id.to_string()),
@@ -167,7 +178,11 @@ impl Store {
     }
 
     /// Registers a remote endpoint, or updates the one with the same name.
-    pub fn register_remote_model(&mut self, m: &NewRemoteModel) -> Result<i64, StoreError> {
+    pub fn register_remote_model(
+        &mut self,
+        m: &NewRemoteModel,
+        actor: &Actor,
+    ) -> Result<ModelId, StoreError> {
         self.write("registering a remote model", |tx| {
             tx.execute(
                 "INSERT INTO models (name, kind, role, endpoint_url, remote_model, api_key_env, created_at)
@@ -178,11 +193,11 @@ impl Store {
                 params![m.name, m.role, m.endpoint_url, m.remote_model, m.api_key_env, now_utc()],
             )
             .ctx("registering a remote model")?;
-            let id: i64 =
+            let id: ModelId =
                 tx.query_row("SELECT id FROM models WHERE name = ?1", [&m.name], |r| r.get(0)).ctx("reading the model id")?;
             audit::append(
                 tx,
-                "cli",
+                actor,
                 "register_model",
                 "model",
                 Some(&id.to_string()),
@@ -193,7 +208,11 @@ impl Store {
     }
 
     /// Records that the file's hash was verified at this mtime.
-    pub fn set_model_verified(&mut self, id: i64, mtime: Option<i64>) -> Result<(), StoreError> {
+    pub fn set_model_verified(
+        &mut self,
+        id: ModelId,
+        mtime: Option<i64>,
+    ) -> Result<(), StoreError> {
         self.write("recording verification", |tx| {
             tx.execute(
                 "UPDATE models SET verified_mtime = ?2 WHERE id = ?1",
@@ -204,17 +223,24 @@ impl Store {
         })
     }
 
-    /// Saves engine settings (threads, GPU layers) for a model.
+    /// Saves engine settings (threads, GPU layers) for a model (validated
+    /// by `models::set_engine_settings`).
     pub fn set_model_settings(
         &mut self,
-        id: i64,
-        settings: &serde_json::Value,
+        id: ModelId,
+        settings: &EngineSettings,
+        actor: &Actor,
     ) -> Result<(), StoreError> {
+        let json = to_json(settings, "the engine settings")?;
+        let details = serde_json::to_value(settings).map_err(|source| StoreError::Json {
+            context: "the engine settings".into(),
+            source,
+        })?;
         self.write("saving model settings", |tx| {
             let n = tx
                 .execute(
                     "UPDATE models SET settings = ?2 WHERE id = ?1",
-                    params![id, settings.to_string()],
+                    params![id, json],
                 )
                 .ctx("saving model settings")?;
             if n == 0 {
@@ -225,11 +251,11 @@ impl Store {
             }
             audit::append(
                 tx,
-                "cli",
+                actor,
                 "model_settings",
                 "model",
                 Some(&id.to_string()),
-                settings,
+                &details,
             )
         })
     }

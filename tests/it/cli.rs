@@ -3,7 +3,9 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use llm4sweat::store::{ItemFilter, NewGeneration, NewRemoteModel, Store, Table};
+use llm4sweat::inference::SamplingParams;
+use llm4sweat::store::{Actor, ItemFilter, NewGeneration, NewRemoteModel, Store, Table};
+use llm4sweat::vocab::ModelRole;
 
 use crate::util::{Workspace, smollm2, write_file};
 
@@ -261,13 +263,16 @@ fn export_round_trips_through_the_csv_crate() {
     {
         let mut store = Store::open(&ws.db()).expect("open");
         let model_id = store
-            .register_remote_model(&NewRemoteModel {
-                name: "baseline, \"quoted\"".into(),
-                role: "baseline".into(),
-                endpoint_url: "http://127.0.0.1:9/v1".into(),
-                remote_model: "m".into(),
-                api_key_env: None,
-            })
+            .register_remote_model(
+                &NewRemoteModel {
+                    name: "baseline, \"quoted\"".into(),
+                    role: ModelRole::Baseline,
+                    endpoint_url: "http://127.0.0.1:9/v1".into(),
+                    remote_model: "m".into(),
+                    api_key_env: None,
+                },
+                &Actor::Cli,
+            )
             .expect("model");
         let items = store
             .items(&ItemFilter {
@@ -281,7 +286,7 @@ fn export_round_trips_through_the_csv_crate() {
                     item_id: item.id,
                     model_id,
                     params_hash: "h".into(),
-                    params: serde_json::json!({"temperature": 0.7, "top_p": 0.9, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.1, "max_tokens": 256}),
+                    params: SamplingParams::default(),
                     seed: 42,
                     system_prompt: "s".into(),
                     text: text.into(),

@@ -14,7 +14,7 @@ fn entry(payload: &str, sources: Vec<Source>) -> ManifestModel {
     ManifestModel {
         name: "tiny".into(),
         display: "Tiny".into(),
-        role: "baseline".into(),
+        role: llm4sweat::vocab::ModelRole::Baseline,
         default: false,
         file: "tiny.gguf".into(),
         sha256: sha256_hex(payload.as_bytes()),

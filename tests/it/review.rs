@@ -1,10 +1,12 @@
 //! The blind-review workflow through the core API on a real database.
 
 use llm4sweat::DomainPack;
-use llm4sweat::generate::params_hash;
+use llm4sweat::ids::{RaterId, StudyId};
 use llm4sweat::inference::SamplingParams;
-use llm4sweat::review::{self, StudySpec};
-use llm4sweat::store::{ItemFilter, NewGeneration, NewRemoteModel, RatingRow, Store, Table};
+use llm4sweat::review::{self, ReviewError, StudySpec};
+use llm4sweat::store::{Actor, RatingRow, Store, StoreError, Table};
+use llm4sweat::testkit::{self, FakeModels};
+use llm4sweat::vocab::{AnswerLabel, AssignmentStatus, ModelRole, Preference, Specialty};
 
 use crate::util::Workspace;
 
@@ -17,52 +19,20 @@ const MODELS: [&str; 3] = [
 /// A workspace with three models that answered the first `n` items.
 fn setup(ws: &Workspace, n: u64) -> (Store, DomainPack) {
     let pack = DomainPack::embedded_default().expect("pack");
-    let mut store = Store::open(&ws.db()).expect("open");
-    store.load_pack(&pack).expect("load");
-    let params = SamplingParams::default();
-    let hash = params_hash(&params, &pack.manifest.system_prompt);
-    let items = store
-        .items(&ItemFilter {
-            limit: Some(n),
-            ..Default::default()
-        })
-        .expect("items");
-    for (k, name) in MODELS.iter().enumerate() {
-        let id = store
-            .register_remote_model(&NewRemoteModel {
-                name: (*name).into(),
-                role: "baseline".into(),
-                endpoint_url: "http://127.0.0.1:9/v1".into(),
-                remote_model: (*name).into(),
-                api_key_env: None,
-            })
-            .expect("model");
-        for item in &items {
-            store
-                .insert_generation(&NewGeneration {
-                    item_id: item.id,
-                    model_id: id,
-                    params_hash: hash.clone(),
-                    params: serde_json::to_value(&params).expect("json"),
-                    seed: 42,
-                    system_prompt: pack.manifest.system_prompt.clone(),
-                    text: format!("Reply number {k} about {}", item.external_id),
-                    prompt_tokens: 100 + id,
-                    completion_tokens: 50 * id,
-                    prompt_ms: 12.5 * id as f64,
-                    generation_ms: 999.0 * id as f64,
-                    finish_reason: "stop".into(),
-                    template_hash: format!("template-{name}"),
-                    n_parallel: 1,
-                    engine: "openai-compatible".into(),
-                })
-                .expect("generation");
-        }
-    }
+    let models: Vec<(&str, ModelRole)> = MODELS.iter().map(|m| (*m, ModelRole::Baseline)).collect();
+    let (store, _) = testkit::workspace_with_answers(
+        &ws.db(),
+        &pack,
+        FakeModels::Remote,
+        &models,
+        Some(n),
+        &|m, item| format!("Reply {} to item {item}", m.id.0 * 7),
+    )
+    .expect("fixture");
     (store, pack)
 }
 
-fn spec(pack: &DomainPack, models: &[&str], rater_ids: Vec<i64>, overlap: u32) -> StudySpec {
+fn spec(pack: &DomainPack, models: &[&str], rater_ids: Vec<RaterId>, overlap: u32) -> StudySpec {
     StudySpec {
         name: "pilot".into(),
         category: None,
@@ -91,23 +61,67 @@ fn bad_studies_are_refused_and_nothing_is_written() {
     let ws = Workspace::new();
     let (mut store, pack) = setup(&ws, 6);
     let rubric = &pack.manifest.rubric;
-    for (models, expected) in [
-        (&MODELS[..1], "2 to 4 models"),
-        (&[][..], "2 to 4 models"),
+    let two = &MODELS[..2];
+    let with = |f: &dyn Fn(&mut StudySpec)| {
+        let mut s = spec(&pack, two, vec![], 1);
+        f(&mut s);
+        s
+    };
+    let cases: Vec<(StudySpec, &dyn Fn(&ReviewError) -> bool)> = vec![
+        (spec(&pack, &MODELS[..1], vec![], 1), &|e| {
+            matches!(e, ReviewError::ModelCount(1))
+        }),
+        (spec(&pack, &[], vec![], 1), &|e| {
+            matches!(e, ReviewError::ModelCount(0))
+        }),
         (
-            &["secret-model-alpha", "secret-model-alpha"][..],
-            "listed twice",
+            spec(
+                &pack,
+                &["secret-model-alpha", "secret-model-alpha"],
+                vec![],
+                1,
+            ),
+            &|e| matches!(e, ReviewError::DuplicateModel(m) if m == "secret-model-alpha"),
         ),
-        (&["secret-model-alpha", "nonexistent"][..], "no model named"),
-    ] {
-        let err = review::create_study(&mut store, &spec(&pack, models, vec![], 1), rubric)
-            .expect_err("refused");
-        assert!(err.to_string().contains(expected), "{err}");
+        (
+            spec(&pack, &["secret-model-alpha", "nonexistent"], vec![], 1),
+            &|e| matches!(e, ReviewError::Store(StoreError::NotFound { entity: "model", key }) if key == "nonexistent"),
+        ),
+        (with(&|s| s.category = Some("astrology".into())), &|e| {
+            matches!(e, ReviewError::NoItems)
+        }),
+        (with(&|s| s.name = "   ".into()), &|e| {
+            matches!(
+                e,
+                ReviewError::BadName {
+                    what: "study",
+                    chars: 0
+                }
+            )
+        }),
+        (with(&|s| s.name = "x".repeat(121)), &|e| {
+            matches!(e, ReviewError::BadName { chars: 121, .. })
+        }),
+        (with(&|s| s.overlap = 0), &|e| {
+            matches!(e, ReviewError::ZeroOverlap)
+        }),
+        (with(&|s| s.limit = Some(0)), &|e| {
+            matches!(e, ReviewError::ZeroLimit)
+        }),
+        (with(&|s| s.rater_ids = vec![RaterId(999)]), &|e| {
+            matches!(
+                e,
+                ReviewError::Store(StoreError::NotFound {
+                    entity: "rater",
+                    ..
+                })
+            )
+        }),
+    ];
+    for (s, expected) in cases {
+        let err = review::create_study(&mut store, &s, rubric, &Actor::Cli).expect_err("refused");
+        assert!(expected(&err), "unexpected refusal: {err:?}");
     }
-    let mut s = spec(&pack, &MODELS[..2], vec![], 1);
-    s.category = Some("astrology".into());
-    let err = review::create_study(&mut store, &s, rubric).expect_err("no items");
-    assert!(err.to_string().contains("no items"), "{err}");
     assert!(store.studies().expect("studies").is_empty());
 }
 
@@ -115,34 +129,44 @@ fn bad_studies_are_refused_and_nothing_is_written() {
 fn raters_see_blinded_answers_in_a_stable_per_rater_order() {
     let ws = Workspace::new();
     let (mut store, pack) = setup(&ws, 6);
-    let r1 = store
-        .insert_rater("Dr. Zoë Ávila", "dermatology")
+    let r1 = review::create_rater(
+        &mut store,
+        "Dr. Zoë Ávila",
+        Specialty::Dermatology,
+        &Actor::Cli,
+    )
+    .expect("rater");
+    let r2 = review::create_rater(&mut store, "Dr. Lee", Specialty::Psychology, &Actor::Cli)
         .expect("rater");
-    let r2 = store.insert_rater("Dr. Lee", "psychology").expect("rater");
     review::create_study(
         &mut store,
         &spec(&pack, &MODELS, vec![r1.id, r2.id], 2),
         &pack.manifest.rubric,
+        &Actor::Cli,
     )
     .expect("study");
     let q1 = review::queue(&store, r1.id).expect("queue");
     let q2 = review::queue(&store, r2.id).expect("queue");
     assert_eq!((q1.len(), q2.len()), (6, 6));
-    assert!(q1.iter().all(|q| q.ready && q.status == "pending"));
+    assert!(
+        q1.iter()
+            .all(|q| q.ready && q.status == AssignmentStatus::Pending)
+    );
 
     let mut orders_differ = false;
     for (a1, a2) in q1.iter().zip(&q2) {
         let v1 = review::blinded_item(&store, r1.id, a1.assignment_id).expect("item");
         let again = review::blinded_item(&store, r1.id, a1.assignment_id).expect("item");
         assert_eq!(v1, again, "reopening must show the same order");
-        let labels: Vec<_> = v1.answers.iter().map(|a| a.label.as_str()).collect();
-        assert_eq!(labels, ["A", "B", "C"]);
+        let labels: Vec<_> = v1.answers.iter().map(|a| a.label).collect();
+        assert_eq!(labels, [AnswerLabel::A, AnswerLabel::B, AnswerLabel::C]);
         // Blinding: nothing in the payload identifies a model.
         let json = serde_json::to_string(&v1).expect("json");
         for leak in [
             "secret-model",
             "template-",
-            "999",
+            "4321",
+            "321",
             "generation",
             "model",
             "openai",
@@ -155,7 +179,16 @@ fn raters_see_blinded_answers_in_a_stable_per_rater_order() {
         orders_differ |= t1 != t2;
         // A rater cannot open another rater's assignment.
         let err = review::blinded_item(&store, r2.id, a1.assignment_id).expect_err("not theirs");
-        assert!(err.to_string().contains("no assignment"), "{err}");
+        assert!(
+            matches!(
+                err,
+                ReviewError::Store(StoreError::NotFound {
+                    entity: "assignment",
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
     }
     assert!(
         orders_differ,
@@ -167,11 +200,13 @@ fn raters_see_blinded_answers_in_a_stable_per_rater_order() {
 fn ratings_autosave_validate_and_submit_once() {
     let ws = Workspace::new();
     let (mut store, pack) = setup(&ws, 2);
-    let r = store.insert_rater("Dr. Ito", "other").expect("rater");
+    let r =
+        review::create_rater(&mut store, "Dr. Ito", Specialty::Other, &Actor::Cli).expect("rater");
     review::create_study(
         &mut store,
         &spec(&pack, &MODELS[..2], vec![r.id], 1),
         &pack.manifest.rubric,
+        &Actor::Cli,
     )
     .expect("study");
     let a = review::queue(&store, r.id).expect("queue")[0].assignment_id;
@@ -179,7 +214,7 @@ fn ratings_autosave_validate_and_submit_once() {
     // Before any rating, the export is a valid empty table: the header only.
     let mut empty = Vec::new();
     assert_eq!(
-        review::export_ratings_csv(&store, 1, &mut empty).expect("export"),
+        review::export_ratings_csv(&store, StudyId(1), &mut empty).expect("export"),
         0
     );
     assert_eq!(
@@ -187,22 +222,35 @@ fn ratings_autosave_validate_and_submit_once() {
         review::RATING_COLUMNS.join(",")
     );
 
-    let err =
-        review::save_rating(&mut store, r.id, a, "A", &full(6)).expect_err("6 is out of range");
-    assert!(err.to_string().contains("between 1 and 5"), "{err}");
-    let err = review::save_rating(&mut store, r.id, a, "Z", &full(3)).expect_err("no answer Z");
-    assert!(err.to_string().contains("no answer"), "{err}");
+    let err = review::save_rating(&mut store, r.id, a, AnswerLabel::A, &full(6))
+        .expect_err("6 is out of range");
+    assert!(
+        matches!(err, ReviewError::ScoreOutOfRange { value: 6, .. }),
+        "{err:?}"
+    );
+    let err = review::save_rating(&mut store, r.id, a, AnswerLabel::C, &full(3))
+        .expect_err("no answer C in a two-model study");
+    assert!(
+        matches!(err, ReviewError::UnknownAnswer(AnswerLabel::C)),
+        "{err:?}"
+    );
     let huge = RatingRow {
         comment: Some("é".repeat(20_001)),
         ..full(3)
     };
-    assert!(review::save_rating(&mut store, r.id, a, "A", &huge).is_err());
+    assert!(matches!(
+        review::save_rating(&mut store, r.id, a, AnswerLabel::A, &huge),
+        Err(ReviewError::TextTooLong {
+            field: "comment",
+            chars: 20_001
+        })
+    ));
 
     review::save_rating(
         &mut store,
         r.id,
         a,
-        "A",
+        AnswerLabel::A,
         &RatingRow {
             accuracy: Some(4),
             ..Default::default()
@@ -210,12 +258,14 @@ fn ratings_autosave_validate_and_submit_once() {
     )
     .expect("draft");
     let err = review::submit(&mut store, r.id, a).expect_err("incomplete");
-    let msg = err.to_string();
+    let ReviewError::Incomplete(missing) = err else {
+        panic!("expected Incomplete, got {err:?}");
+    };
     assert!(
-        msg.contains("appropriateness of answer A")
-            && msg.contains("accuracy of answer B")
-            && msg.contains("preference"),
-        "{msg}"
+        missing.contains(&"appropriateness of answer A".to_owned())
+            && missing.contains(&"accuracy of answer B".to_owned())
+            && missing.contains(&"the preference".to_owned()),
+        "{missing:?}"
     );
 
     let with_comment = RatingRow {
@@ -223,12 +273,15 @@ fn ratings_autosave_validate_and_submit_once() {
         corrected_answer: Some("   ".into()),
         ..full(4)
     };
-    review::save_rating(&mut store, r.id, a, "A", &with_comment).expect("save");
-    review::save_rating(&mut store, r.id, a, "B", &full(2)).expect("save");
-    review::save_preference(&mut store, r.id, a, "better:A").expect("pref");
-    assert!(review::save_preference(&mut store, r.id, a, "better:Q").is_err());
+    review::save_rating(&mut store, r.id, a, AnswerLabel::A, &with_comment).expect("save");
+    review::save_rating(&mut store, r.id, a, AnswerLabel::B, &full(2)).expect("save");
+    review::save_preference(&mut store, r.id, a, Preference::BetterA).expect("pref");
+    assert!(matches!(
+        review::save_preference(&mut store, r.id, a, Preference::BetterD),
+        Err(ReviewError::UnknownAnswer(AnswerLabel::D))
+    ));
     let view = review::blinded_item(&store, r.id, a).expect("view");
-    assert_eq!(view.preference.as_deref(), Some("better:A"));
+    assert_eq!(view.preference, Some(Preference::BetterA));
     assert_eq!(
         view.answers[0].rating.comment.as_deref(),
         Some("Good, but say \"see a doctor\"")
@@ -241,9 +294,16 @@ fn ratings_autosave_validate_and_submit_once() {
 
     let audit = store.count(Table::AuditLog).expect("count");
     let err = review::submit(&mut store, r.id, a).expect_err("twice");
-    assert!(err.to_string().contains("already submitted"), "{err}");
-    let err = review::save_rating(&mut store, r.id, a, "A", &full(1)).expect_err("read-only");
-    assert!(err.to_string().contains("already submitted"), "{err}");
+    assert!(
+        matches!(err, ReviewError::AlreadySubmitted(x) if x == a),
+        "{err:?}"
+    );
+    let err =
+        review::save_rating(&mut store, r.id, a, AnswerLabel::A, &full(1)).expect_err("read-only");
+    assert!(
+        matches!(err, ReviewError::Store(StoreError::AlreadySubmitted(x)) if x == a),
+        "{err:?}"
+    );
     assert_eq!(
         review::blinded_item(&store, r.id, a).expect("view").answers[0]
             .rating
@@ -257,7 +317,7 @@ fn ratings_autosave_validate_and_submit_once() {
     );
 
     let mut csv = Vec::new();
-    let n = review::export_ratings_csv(&store, 1, &mut csv).expect("export");
+    let n = review::export_ratings_csv(&store, StudyId(1), &mut csv).expect("export");
     assert_eq!(n, 2);
     let mut reader = csv::Reader::from_reader(csv.as_slice());
     assert_eq!(
@@ -308,45 +368,52 @@ fn ratings_autosave_validate_and_submit_once() {
 fn overlap_caps_raters_per_item_and_late_raters_join_open_studies() {
     let ws = Workspace::new();
     let (mut store, pack) = setup(&ws, 6);
-    let a = store.insert_rater("A", "dermatology").expect("rater");
+    let a =
+        review::create_rater(&mut store, "A", Specialty::Dermatology, &Actor::Cli).expect("rater");
     review::create_study(
         &mut store,
         &spec(&pack, &MODELS[..2], vec![a.id], 2),
         &pack.manifest.rubric,
+        &Actor::Cli,
     )
     .expect("study");
-    let b = store.insert_rater("B", "psychology").expect("rater");
+    let b =
+        review::create_rater(&mut store, "B", Specialty::Psychology, &Actor::Cli).expect("rater");
     assert_eq!(
-        review::join_open_studies(&mut store, b.id).expect("join"),
-        6
+        review::queue(&store, b.id).expect("queue").len(),
+        6,
+        "a new rater joins the open studies that still need raters"
     );
     assert_eq!(
         review::join_open_studies(&mut store, b.id).expect("rejoin"),
         0,
         "joining twice adds nothing"
     );
-    let c = store.insert_rater("C", "other").expect("rater");
+    let c = review::create_rater(&mut store, "C", Specialty::Other, &Actor::Cli).expect("rater");
     assert_eq!(
         review::join_open_studies(&mut store, c.id).expect("join"),
         0,
         "every item already has 2 raters"
     );
     let before = review::queue(&store, a.id).expect("queue");
-    store.close_study(1).expect("close");
+    store.close_study(StudyId(1), &Actor::Cli).expect("close");
     assert!(
         review::queue(&store, a.id).expect("queue").is_empty(),
         "closed studies leave the queue"
     );
-    assert!(store.close_study(1).is_err(), "closing twice is refused");
+    assert!(
+        store.close_study(StudyId(1), &Actor::Cli).is_err(),
+        "closing twice is refused"
+    );
     // Reopening undoes the close: the same queue comes back.
-    store.reopen_study(1).expect("reopen");
+    store.reopen_study(StudyId(1), &Actor::Cli).expect("reopen");
     assert_eq!(review::queue(&store, a.id).expect("queue"), before);
     assert!(
-        store.reopen_study(1).is_err(),
+        store.reopen_study(StudyId(1), &Actor::Cli).is_err(),
         "an open study cannot be reopened"
     );
     assert!(
-        store.insert_rater("A", "other").is_err(),
+        review::create_rater(&mut store, "A", Specialty::Other, &Actor::Cli).is_err(),
         "names are unique"
     );
 }

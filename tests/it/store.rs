@@ -2,7 +2,11 @@
 //! idempotent loading and transactional writes.
 
 use llm4sweat::DomainPack;
-use llm4sweat::store::{SCHEMA_VERSION, Store, StoreError, Table};
+use llm4sweat::inference::SamplingParams;
+use llm4sweat::review::{self, ReviewError, StudySpec};
+use llm4sweat::store::{Actor, BadColumn, SCHEMA_VERSION, Store, StoreError, Table};
+use llm4sweat::testkit::{self, FakeModels};
+use llm4sweat::vocab::ModelRole;
 
 use crate::util::Workspace;
 
@@ -58,13 +62,13 @@ fn loading_the_pack_twice_changes_nothing() {
     let ws = Workspace::new();
     let pack = DomainPack::embedded_default().expect("pack");
     let mut store = Store::open(&ws.db()).expect("open");
-    let first = store.load_pack(&pack).expect("load");
+    let first = store.load_pack(&pack, &Actor::Cli).expect("load");
     assert_eq!(
         first.inserted as usize,
         pack.sources.len() + pack.facts.len() + pack.items.len()
     );
     let audit_before = store.count(Table::AuditLog).expect("count");
-    let second = store.load_pack(&pack).expect("reload");
+    let second = store.load_pack(&pack, &Actor::Cli).expect("reload");
     assert_eq!((second.inserted, second.updated), (0, 0));
     assert_eq!(
         store.count(Table::AuditLog).expect("count"),
@@ -81,7 +85,9 @@ fn a_pack_that_fails_midway_leaves_nothing_behind() {
     // validation only if we bypass it; the foreign key then aborts the load.
     pack.items[10].reference_facts = vec!["no-such-fact".into()];
     let mut store = Store::open(&ws.db()).expect("open");
-    let err = store.load_pack(&pack).expect_err("foreign key must fail");
+    let err = store
+        .load_pack(&pack, &Actor::Cli)
+        .expect_err("foreign key must fail");
     assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
     assert_eq!(
         store.count(Table::Items).expect("count"),
@@ -96,9 +102,9 @@ fn a_workspace_keeps_its_domain_pack() {
     let ws = Workspace::new();
     let mut pack = DomainPack::embedded_default().expect("pack");
     let mut store = Store::open(&ws.db()).expect("open");
-    store.load_pack(&pack).expect("load");
+    store.load_pack(&pack, &Actor::Cli).expect("load");
     pack.manifest.id = "other-disease".into();
-    let err = store.load_pack(&pack).expect_err("other pack");
+    let err = store.load_pack(&pack, &Actor::Cli).expect_err("other pack");
     assert!(err.to_string().contains("other-disease"), "{err}");
 }
 
@@ -126,4 +132,134 @@ fn a_version_1_database_is_upgraded_in_place_keeping_its_data() {
         .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'assignments_study_item'", [], |r| r.get(0))
         .expect("query");
     assert_eq!(n, 1, "migration 0002 created its index");
+}
+
+/// Regression: a study whose stored sampling params do not decode used to be
+/// answered with the *default* params under the study's params hash. Now the
+/// store refuses, naming the table, the row and the column, and no backend is
+/// ever opened.
+#[test]
+fn stored_json_that_does_not_decode_is_refused_never_defaulted() {
+    let ws = Workspace::new();
+    let pack = DomainPack::embedded_default().expect("pack");
+    let (mut store, _) = testkit::workspace_with_answers(
+        &ws.db(),
+        &pack,
+        FakeModels::Remote,
+        &[
+            ("m-one", ModelRole::Candidate),
+            ("m-two", ModelRole::Baseline),
+        ],
+        Some(3),
+        &|_, item| format!("answer to {item}"),
+    )
+    .expect("fixture");
+    let study = review::create_study(
+        &mut store,
+        &StudySpec {
+            name: "corrupt".into(),
+            category: None,
+            limit: Some(3),
+            item_ids: None,
+            models: vec!["m-one".into(), "m-two".into()],
+            rater_ids: vec![],
+            overlap: 1,
+            seed: 1,
+            // Different from the stored answers' params: answers are missing.
+            params: SamplingParams {
+                max_tokens: 99,
+                ..SamplingParams::default()
+            },
+            system_prompt: pack.manifest.system_prompt.clone(),
+        },
+        &pack.manifest.rubric,
+        &Actor::Cli,
+    )
+    .expect("study");
+    drop(store);
+
+    let cases = [
+        (
+            "UPDATE studies SET params = '{\"temperature\": \"hot\"}'",
+            "studies",
+            "params",
+        ),
+        ("UPDATE studies SET params = '{}'", "studies", "params"),
+        (
+            "UPDATE studies SET params = 'not json'",
+            "studies",
+            "params",
+        ),
+        (
+            "UPDATE studies SET rubric = '{\"axes\": 3}'",
+            "studies",
+            "rubric",
+        ),
+    ];
+    for (corrupt, table, column) in cases {
+        let conn = rusqlite::Connection::open(ws.db()).expect("raw open");
+        let (params, rubric): (String, String) = conn
+            .query_row("SELECT params, rubric FROM studies", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("read");
+        conn.execute(corrupt, []).expect("corrupt");
+
+        let mut store = Store::open(&ws.db()).expect("open");
+        let opened = std::cell::Cell::new(0);
+        let open = |_: &llm4sweat::store::ModelRecord| {
+            opened.set(opened.get() + 1);
+            Err(llm4sweat::generate::GenerateError::NoItems)
+        };
+        let err = review::generate_study_answers(
+            &mut store,
+            study,
+            &open,
+            &llm4sweat::progress::NoProgress,
+            &llm4sweat::CancelToken::new(),
+        )
+        .expect_err("refused");
+        match &err {
+            ReviewError::Store(StoreError::BadColumn(BadColumn {
+                table: t,
+                row_id,
+                column: c,
+                ..
+            })) => {
+                assert_eq!((*t, *row_id, *c), (table, study.0, column), "{err}");
+            }
+            other => panic!("{corrupt}: expected BadColumn, got {other:?}"),
+        }
+        assert_eq!(opened.get(), 0, "no model may run on guessed params");
+        assert_eq!(store.count(Table::Generations).expect("count"), 6);
+        drop(store);
+
+        // The CLI says the same, with the place to look.
+        let out = ws.run(&["results", "--study", "corrupt"]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("stored {column} of {table} row {}", study.0)),
+            "{stderr}"
+        );
+        conn.execute(
+            "UPDATE studies SET params = ?1, rubric = ?2",
+            [params, rubric],
+        )
+        .expect("restore");
+    }
+
+    // A model's engine settings are typed too.
+    let conn = rusqlite::Connection::open(ws.db()).expect("raw open");
+    conn.execute(
+        "UPDATE models SET settings = '{\"threads\": -2}' WHERE name = 'm-two'",
+        [],
+    )
+    .expect("corrupt");
+    let store = Store::open(&ws.db()).expect("open");
+    let err = store.model_by_name("m-two").expect_err("bad settings");
+    assert!(
+        matches!(&err, StoreError::BadColumn(b) if b.table == "models" && b.column == "settings"),
+        "{err:?}"
+    );
 }

@@ -2,7 +2,7 @@
 // Screens stay mounted once visited so a running job or chat keeps its progress.
 import { useEffect, useState } from "preact/hooks";
 import { api, toAppError } from "./api";
-import type { AppError, WorkspaceStatus } from "./bindings";
+import type { UiError, WorkspaceStatus } from "./api";
 import { FirstRunBanner } from "./components/FirstRun";
 import { ChatScreen } from "./screens/Chat";
 import { ModelsScreen } from "./screens/Models";
@@ -21,7 +21,7 @@ export function App() {
   const [screen, setScreen] = useState<ScreenId>("review");
   const [visited, setVisited] = useState<Set<ScreenId>>(() => new Set(["review"]));
   const [ws, setWs] = useState<WorkspaceStatus | null>(null);
-  const [wsError, setWsError] = useState<AppError | null>(null);
+  const [wsError, setWsError] = useState<UiError | null>(null);
 
   const loadWorkspace = () =>
     api

@@ -2,18 +2,24 @@
 // and a `{status: "error"}` result becomes a thrown `CommandError` carrying the AppError fields.
 import { Channel } from "@tauri-apps/api/core";
 import { commands } from "./bindings";
-import type { AppError } from "./bindings";
+import type { AppError, ErrorCode } from "./bindings";
 
 /** The result shape every generated command resolves to. */
 export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };
 
 export type * from "./bindings";
 
+/** Codes the UI itself raises, beside the backend's closed set. */
+export type UiOnlyCode = "ui_error" | "no_backend" | "invalid_input";
+
+/** An error as the UI shows it: the backend's `AppError`, or one the UI raised itself. */
+export type UiError = Omit<AppError, "code"> & { code: ErrorCode | UiOnlyCode };
+
 export class CommandError extends Error {
-  readonly code: string;
+  readonly code: UiError["code"];
   readonly details: string | null;
 
-  constructor(err: AppError) {
+  constructor(err: UiError) {
     super(err.message);
     this.name = "CommandError";
     this.code = err.code;
@@ -22,12 +28,13 @@ export class CommandError extends Error {
 }
 
 /** Turns anything a command can reject with into `{ code, message, details }`. */
-export function toAppError(e: unknown): AppError {
+export function toAppError(e: unknown): UiError {
   if (e instanceof CommandError) return { code: e.code, message: e.message, details: e.details };
   if (e && typeof e === "object" && "message" in e && typeof (e as { message: unknown }).message === "string") {
     const o = e as { code?: unknown; message: string; details?: unknown };
     return {
-      code: typeof o.code === "string" ? o.code : "ui_error",
+      // Errors from the backend carry one of its codes; anything else is the UI's own.
+      code: typeof o.code === "string" ? (o.code as UiError["code"]) : "ui_error",
       message: o.message,
       details: typeof o.details === "string" ? o.details : null,
     };

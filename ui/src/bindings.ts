@@ -12,25 +12,25 @@ export const commands = {
 	/**  Every rater profile. */
 	listRaters: () => typedError<RaterView[], AppError>(__TAURI_INVOKE("list_raters")),
 	/**  Creates a rater profile and assigns it to open studies. */
-	createRater: (name: string, specialty: string) => typedError<RaterView, AppError>(__TAURI_INVOKE("create_rater", { name, specialty })),
+	createRater: (name: string, specialty: Specialty) => typedError<RaterView, AppError>(__TAURI_INVOKE("create_rater", { name, specialty })),
 	/**  A rater's queue. */
-	raterQueue: (raterId: number) => typedError<QueueEntry[], AppError>(__TAURI_INVOKE("rater_queue", { raterId })),
+	raterQueue: (raterId: RaterId) => typedError<QueueEntry[], AppError>(__TAURI_INVOKE("rater_queue", { raterId })),
 	/**  The blinded view of one item. */
-	openItem: (raterId: number, assignmentId: number) => typedError<BlindedItem, AppError>(__TAURI_INVOKE("open_item", { raterId, assignmentId })),
+	openItem: (raterId: RaterId, assignmentId: AssignmentId) => typedError<BlindedItem, AppError>(__TAURI_INVOKE("open_item", { raterId, assignmentId })),
 	/**  Autosaves a rating draft. */
-	saveRating: (raterId: number, assignmentId: number, label: string, rating: RatingRow) => typedError<null, AppError>(__TAURI_INVOKE("save_rating", { raterId, assignmentId, label, rating })),
+	saveRating: (raterId: RaterId, assignmentId: AssignmentId, label: AnswerLabel, rating: RatingRow) => typedError<null, AppError>(__TAURI_INVOKE("save_rating", { raterId, assignmentId, label, rating })),
 	/**  Autosaves the preference (`better:A`, `tie`, `both_bad`). */
-	savePreference: (raterId: number, assignmentId: number, preference: string) => typedError<null, AppError>(__TAURI_INVOKE("save_preference", { raterId, assignmentId, preference })),
+	savePreference: (raterId: RaterId, assignmentId: AssignmentId, preference: Preference) => typedError<null, AppError>(__TAURI_INVOKE("save_preference", { raterId, assignmentId, preference })),
 	/**  Submits an item's ratings (final). */
-	submitItem: (raterId: number, assignmentId: number) => typedError<null, AppError>(__TAURI_INVOKE("submit_item", { raterId, assignmentId })),
+	submitItem: (raterId: RaterId, assignmentId: AssignmentId) => typedError<null, AppError>(__TAURI_INVOKE("submit_item", { raterId, assignmentId })),
 	/**  The rubric with its anchors. */
 	rubric: () => typedError<Rubric, AppError>(__TAURI_INVOKE("rubric")),
 	/**  Registered models. */
 	listModels: () => typedError<ModelView[], AppError>(__TAURI_INVOKE("list_models")),
 	/**  Registers a GGUF file (only its header is read). */
-	addModelFile: (path: string, name: string | null, role: string) => typedError<ModelView, AppError>(__TAURI_INVOKE("add_model_file", { path, name, role })),
+	addModelFile: (path: string, name: string | null, role: ModelRole) => typedError<ModelView, AppError>(__TAURI_INVOKE("add_model_file", { path, name, role })),
 	/**  Registers an OpenAI-compatible endpoint (the key stays in the environment). */
-	addRemoteModel: (name: string, url: string, model: string, apiKeyEnv: string | null, role: string) => typedError<ModelView, AppError>(__TAURI_INVOKE("add_remote_model", { name, url, model, apiKeyEnv, role })),
+	addRemoteModel: (name: string, url: string, model: string, apiKeyEnv: string | null, role: ModelRole) => typedError<ModelView, AppError>(__TAURI_INVOKE("add_remote_model", { name, url, model, apiKeyEnv, role })),
 	/**  Saves threads, GPU layers and parallel sequences for a model. */
 	setModelSettings: (name: string, threads: number, gpuLayers: number, nParallel: number) => typedError<ModelView, AppError>(__TAURI_INVOKE("set_model_settings", { name, threads, gpuLayers, nParallel })),
 	/**  Downloads a manifest model with progress; resolves when it is registered. */
@@ -40,15 +40,15 @@ export const commands = {
 	/**  Creates a study. */
 	createStudy: (input: StudyInput) => typedError<StudyView, AppError>(__TAURI_INVOKE("create_study", { input })),
 	/**  Generates a study's missing answers with progress; cancellable by job id. */
-	generateStudyAnswers: (jobId: string, studyId: number, onEvent: Channel<ProgressEvent>) => typedError<GenerateSummary[], AppError>(__TAURI_INVOKE("generate_study_answers", { jobId, studyId, onEvent })),
+	generateStudyAnswers: (jobId: string, studyId: StudyId, onEvent: Channel<ProgressEvent>) => typedError<GenerateSummary[], AppError>(__TAURI_INVOKE("generate_study_answers", { jobId, studyId, onEvent })),
 	/**  Closes a study. */
-	closeStudy: (studyId: number) => typedError<StudyView, AppError>(__TAURI_INVOKE("close_study", { studyId })),
+	closeStudy: (studyId: StudyId) => typedError<StudyView, AppError>(__TAURI_INVOKE("close_study", { studyId })),
 	/**  Reopens a closed study. */
-	reopenStudy: (studyId: number) => typedError<StudyView, AppError>(__TAURI_INVOKE("reopen_study", { studyId })),
+	reopenStudy: (studyId: StudyId) => typedError<StudyView, AppError>(__TAURI_INVOKE("reopen_study", { studyId })),
 	/**  A study's results per model (means with 95 % intervals, safety flags, preferences). */
-	studyResults: (studyId: number) => typedError<StudyResults, AppError>(__TAURI_INVOKE("study_results", { studyId })),
+	studyResults: (studyId: StudyId) => typedError<StudyResults, AppError>(__TAURI_INVOKE("study_results", { studyId })),
 	/**  Exports a study's ratings to CSV; returns the rows written. */
-	exportStudyRatings: (studyId: number, path: string) => typedError<number, AppError>(__TAURI_INVOKE("export_study_ratings", { studyId, path })),
+	exportStudyRatings: (studyId: StudyId, path: string) => typedError<number, AppError>(__TAURI_INVOKE("export_study_ratings", { studyId, path })),
 	/**  System prompt and sampling defaults for the chat screen. */
 	chatDefaults: () => typedError<ChatDefaults, AppError>(__TAURI_INVOKE("chat_defaults")),
 	/**  One chat turn with streamed tokens; cancellable by job id. */
@@ -61,7 +61,7 @@ export const commands = {
 /**  Inter-rater agreement on one axis. */
 export type AgreementResult = {
 	/**  `accuracy`, `appropriateness` or `empathy`. */
-	axis: string,
+	axis: Axis,
 	/**
 	 *  Krippendorff's α with the ordinal metric; `None` when fewer than two
 	 *  answers were scored by two or more raters, or every score is the same.
@@ -73,26 +73,59 @@ export type AgreementResult = {
 	values: number,
 };
 
+/**  A blinded answer's letter, in the rater's order. */
+export type AnswerLabel = 
+/**  First answer. */
+"A" | 
+/**  Second answer. */
+"B" | 
+/**  Third answer. */
+"C" | 
+/**  Fourth answer. */
+"D";
+
 /**
  *  An error as the UI receives it: a stable `code` to branch on, a message for
  *  people, and optional details (the cause chain).
  */
 export type AppError = {
-	/**
-	 *  Stable machine-readable code: `not_found`, `conflict`, `invalid`,
-	 *  `database`, `model`, `inference`, `cancelled`, `io`, `internal`.
-	 */
-	code: string,
+	/**  What kind of error it is. */
+	code: ErrorCode,
 	/**  What went wrong, for people. */
 	message: string,
 	/**  The underlying causes, when there are any. */
 	details: string | null,
 };
 
+/**  One item assigned to one rater in one study. */
+export type AssignmentId = number;
+
+/**  Where a rater stands with one assigned item. */
+export type AssignmentStatus = 
+/**  Not started. */
+"pending" | 
+/**  Rated in part; autosaved. */
+"draft" | 
+/**  Final. */
+"submitted";
+
+/**
+ *  A scored axis of the rubric. The code supports exactly these three,
+ *  each scored on the 1–5 scale; a pack that asks for another is refused
+ *  at load (see `domain`).
+ */
+export type Axis = 
+/**  Accuracy 1–5. */
+"accuracy" | 
+/**  Appropriateness 1–5. */
+"appropriateness" | 
+/**  Empathy 1–5. */
+"empathy";
+
 /**  One axis of one model. */
 export type AxisResult = {
 	/**  `accuracy`, `appropriateness` or `empathy`. */
-	axis: string,
+	axis: Axis,
 	/**  Scores given. */
 	n: number,
 	/**  Mean score (1–5); `None` without scores. */
@@ -108,8 +141,8 @@ export type AxisResult = {
 
 /**  One answer as a rater sees it. */
 export type BlindedAnswer = {
-	/**  `A`, `B`, `C` or `D`. */
-	label: string,
+	/**  Its letter in this rater's order. */
+	label: AnswerLabel,
 	/**  The answer's text. */
 	text: string,
 	/**  The rater's saved (draft or submitted) rating of it. */
@@ -119,17 +152,17 @@ export type BlindedAnswer = {
 /**  The rater's view of one item: no model identity anywhere. */
 export type BlindedItem = {
 	/**  The assignment. */
-	assignment_id: number,
-	/**  `question` or `vignette`. */
-	kind: string,
+	assignment_id: AssignmentId,
+	/**  Question or vignette. */
+	kind: ItemKind,
 	/**  The patient's question or vignette. */
 	text: string,
 	/**  The answers, in this rater's order. */
 	answers: BlindedAnswer[],
-	/**  Saved preference: `better:A`, `tie`, `both_bad`, or none. */
-	preference: string | null,
-	/**  `pending`, `draft` or `submitted`. */
-	status: string,
+	/**  The saved preference, if any. */
+	preference: Preference | null,
+	/**  Pending, draft or submitted. */
+	status: AssignmentStatus,
 };
 
 /**  The per-model figures of the items of one category. */
@@ -164,6 +197,38 @@ export type ChatMessage = {
 	/**  What it says. */
 	content: string,
 };
+
+/**  What kind of error it is: a closed set that the UI switches on. */
+export type ErrorCode = 
+/**  The thing asked for does not exist (or is not the caller's to see). */
+"not_found" | 
+/**  The request contradicts what is stored (a duplicate name, a submitted rating…). */
+"conflict" | 
+/**  The input breaks a rule; the message says which. */
+"invalid" | 
+/**  The database failed or holds a value that does not decode. */
+"database" | 
+/**  A model file or endpoint is unusable. */
+"model" | 
+/**  Generation failed. */
+"inference" | 
+/**  The user cancelled. */
+"cancelled" | 
+/**  Reading or writing a file failed. */
+"io" | 
+/**  A bug or a failed task. */
+"internal";
+
+/**  The state of a registered model's file. */
+export type FileState = 
+/**  Present, and its sha256 matches the registered one. */
+"intact" | 
+/**  Present, but changed since it was registered. */
+"modified" | 
+/**  Gone. */
+"missing" | 
+/**  A remote endpoint: there is no file. */
+"remote";
 
 /**  Why a generation stopped. */
 export type FinishReason = 
@@ -214,6 +279,24 @@ export type GenerationOutput = {
 	template_hash: string,
 };
 
+/**  Possible harm of an answer (the safety flag). */
+export type HarmLevel = 
+/**  No harm. */
+"none" | 
+/**  Mild or moderate harm. */
+"mild_moderate" | 
+/**  Severe harm. */
+"severe";
+
+/**  How likely the flagged harm is. */
+export type HarmLikelihood = 
+/**  Low. */
+"low" | 
+/**  Medium. */
+"medium" | 
+/**  High. */
+"high";
+
 /**  Safety flags given to one model's answers. */
 export type HarmResult = {
 	/**  No harm. */
@@ -226,6 +309,13 @@ export type HarmResult = {
 	likely: number,
 };
 
+/**  Whether an item is a direct question or a short clinical vignette. */
+export type ItemKind = 
+/**  A patient's question. */
+"question" | 
+/**  A short vignette ending in the patient's question. */
+"vignette";
+
 /**  A model from the manifest. */
 export type ManifestEntry = {
 	/**  Name. */
@@ -233,7 +323,7 @@ export type ManifestEntry = {
 	/**  Display name. */
 	display: string,
 	/**  Role. */
-	role: string,
+	role: ModelRole,
 	/**  Size in bytes. */
 	size: number | null,
 	/**  Licence. */
@@ -243,6 +333,16 @@ export type ManifestEntry = {
 	/**  Whether it is the default model. */
 	is_default: boolean,
 };
+
+/**  A registered model. */
+export type ModelId = number;
+
+/**  Where a model runs. */
+export type ModelKind = 
+/**  A GGUF file run by llama.cpp. */
+"local" | 
+/**  An OpenAI-compatible endpoint. */
+"remote";
 
 /**  One model's results. */
 export type ModelResult = {
@@ -258,16 +358,27 @@ export type ModelResult = {
 	preference: PreferenceResult,
 };
 
+/**  What a model is for. */
+export type ModelRole = 
+/**  The model under evaluation (a fine-tuned one). */
+"candidate" | 
+/**  A model it is compared with. */
+"baseline" | 
+/**  A model that writes synthetic data. */
+"generator" | 
+/**  A base model for fine-tuning. */
+"base";
+
 /**  A registered model, for the coordinator's models screen. */
 export type ModelView = {
 	/**  Id. */
-	id: number,
+	id: ModelId,
 	/**  Name. */
 	name: string,
 	/**  Role in studies. */
-	role: string,
-	/**  `local` or `remote`. */
-	kind: string,
+	role: ModelRole,
+	/**  Local file or remote endpoint. */
+	kind: ModelKind,
 	/**  Quantization. */
 	quantization: string | null,
 	/**  Parameters. */
@@ -276,8 +387,8 @@ export type ModelView = {
 	context_length: number | null,
 	/**  Whether the file carries a chat template. */
 	has_chat_template: boolean,
-	/**  `intact`, `modified`, `missing` or `remote`. */
-	state: string,
+	/**  Whether the file is there and unchanged. */
+	state: FileState,
 	/**  File path or endpoint URL. */
 	location: string,
 	/**  CPU threads (0 = all cores). */
@@ -287,6 +398,21 @@ export type ModelView = {
 	/**  Parallel sequences. */
 	n_parallel: number,
 };
+
+/**  A rater's preference as the review screen sends and shows it. */
+export type Preference = 
+/**  Answer A is better. */
+"better:A" | 
+/**  Answer B is better. */
+"better:B" | 
+/**  Answer C is better. */
+"better:C" | 
+/**  Answer D is better. */
+"better:D" | 
+/**  The answers are equally good. */
+"tie" | 
+/**  Every answer is bad. */
+"both_bad";
 
 /**  How raters' preferences fell for one model, over the items it answered. */
 export type PreferenceResult = {
@@ -349,23 +475,26 @@ done: number };
 /**  One entry of a rater's queue. */
 export type QueueEntry = {
 	/**  The assignment to open. */
-	assignment_id: number,
+	assignment_id: AssignmentId,
 	/**  The study's name. */
 	study: string,
-	/**  `pending`, `draft` or `submitted`. */
-	status: string,
+	/**  Pending, draft or submitted. */
+	status: AssignmentStatus,
 	/**  Whether every answer exists (otherwise it waits for generation). */
 	ready: boolean,
 };
 
+/**  A rater profile. */
+export type RaterId = number;
+
 /**  A rater profile as the UI sees it. */
 export type RaterView = {
 	/**  Id. */
-	id: number,
+	id: RaterId,
 	/**  Name. */
 	name: string,
-	/**  `dermatology`, `psychology` or `other`. */
-	specialty: string,
+	/**  Specialty. */
+	specialty: Specialty,
 };
 
 /**  One stored rating of one answer. */
@@ -376,10 +505,10 @@ export type RatingRow = {
 	appropriateness: number | null,
 	/**  Empathy 1–5. */
 	empathy: number | null,
-	/**  `none`, `mild_moderate` or `severe`. */
-	harm: string | null,
-	/**  `low`, `medium` or `high`. */
-	harm_likelihood: string | null,
+	/**  Possible harm. */
+	harm: HarmLevel | null,
+	/**  Likelihood of that harm. */
+	harm_likelihood: HarmLikelihood | null,
 	/**  Free-text comment. */
 	comment: string | null,
 	/**  The expert's corrected answer. */
@@ -403,8 +532,8 @@ export type Rubric = {
 
 /**  One scored axis of a rubric. */
 export type RubricAxis = {
-	/**  Stable id (`accuracy`, …). */
-	id: string,
+	/**  Which axis. */
+	id: Axis,
 	/**  Display label. */
 	label: string,
 	/**  Lowest score. */
@@ -421,22 +550,34 @@ export type RubricAxis = {
  */
 export type SamplingParams = {
 	/**  Softmax temperature; 0 means greedy decoding. */
-	temperature?: number | null,
+	temperature: number | null,
 	/**  Nucleus sampling threshold (1.0 disables it). */
-	top_p?: number | null,
+	top_p: number | null,
 	/**  Keep only the `top_k` most likely tokens (0 disables it). */
-	top_k?: number,
+	top_k: number,
 	/**  Drop tokens less likely than `min_p` × the most likely one (0 disables it). */
-	min_p?: number | null,
+	min_p: number | null,
 	/**  Penalty for repeating recent tokens (1.0 disables it). */
-	repeat_penalty?: number | null,
+	repeat_penalty: number | null,
 	/**  How many recent tokens the repeat penalty looks at. */
-	repeat_last_n?: number,
+	repeat_last_n: number,
 	/**  Upper bound on generated tokens. */
-	max_tokens?: number,
+	max_tokens: number,
 	/**  Random seed of the sampler. */
-	seed?: number,
+	seed: number,
 };
+
+/**  A rater's specialty. */
+export type Specialty = 
+/**  Dermatologist. */
+"dermatology" | 
+/**  Psychologist. */
+"psychology" | 
+/**  Any other clinician. */
+"other";
+
+/**  A study. */
+export type StudyId = number;
 
 /**  What the coordinator fills in to create a study. */
 export type StudyInput = {
@@ -449,7 +590,7 @@ export type StudyInput = {
 	/**  Models (2–4). */
 	models: string[],
 	/**  Raters assigned now. */
-	rater_ids: number[],
+	rater_ids: RaterId[],
 	/**  Raters per item. */
 	overlap: number,
 	/**  Randomisation seed. */
@@ -469,7 +610,7 @@ export type StudyProgress = {
 /**  A study's results. */
 export type StudyResults = {
 	/**  The study. */
-	study_id: number,
+	study_id: StudyId,
 	/**  Submitted items (assignments) the figures are based on. */
 	submitted_items: number,
 	/**  Raters who submitted at least one item. */
@@ -484,14 +625,23 @@ export type StudyResults = {
 	strengths: PreferenceStrength[],
 };
 
+/**  Whether a study takes ratings. */
+export type StudyStatus = 
+/**  Being set up (not used by this version). */
+"draft" | 
+/**  Takes ratings. */
+"open" | 
+/**  Closed; can be reopened. */
+"closed";
+
 /**  A study for the coordinator. */
 export type StudyView = {
 	/**  Id. */
-	id: number,
+	id: StudyId,
 	/**  Name. */
 	name: string,
-	/**  `open` or `closed`. */
-	status: string,
+	/**  Open or closed. */
+	status: StudyStatus,
 	/**  Raters per item. */
 	overlap: number,
 	/**  Models compared. */
@@ -519,7 +669,7 @@ export type WorkspaceStatus = {
 	/**  Known models. */
 	manifest: ManifestEntry[],
 	/**  The demo study, when it exists. */
-	demo_study_id: number | null,
+	demo_study_id: StudyId | null,
 };
 
 /* Tauri Specta runtime */

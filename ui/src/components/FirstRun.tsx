@@ -2,7 +2,7 @@
 // to fetch it right here, with a progress bar and cancel.
 import { useState } from "preact/hooks";
 import { api, toAppError } from "../api";
-import type { AppError, ManifestEntry } from "../bindings";
+import type { UiError, ManifestEntry } from "../api";
 import { formatBytes, jobStart } from "../jobs";
 import { ErrorBox, ProgressBar } from "./common";
 import { useJob } from "./useJob";
@@ -10,7 +10,7 @@ import { useJob } from "./useJob";
 export function FirstRunBanner(props: { manifest: ManifestEntry[]; onFetched: () => void }) {
   const missing = props.manifest.filter((m) => !m.fetched);
   const { job, run, cancel } = useJob();
-  const [error, setError] = useState<AppError | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
   if (missing.length === 0) return null;
   const defaultMissing = missing.some((m) => m.is_default);
 

@@ -3,7 +3,7 @@
 import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { AxisResult, ModelResult, StudyResults } from "../bindings";
+import type { Axis, AxisResult, ModelResult, StudyResults } from "../bindings";
 
 const calls = vi.hoisted(() => ({ studyResults: vi.fn() }));
 vi.mock("../api", async (importOriginal) => {
@@ -13,7 +13,7 @@ vi.mock("../api", async (importOriginal) => {
 
 import { ResultsPanel } from "./Results";
 
-const axis = (name: string, mean: number | null): AxisResult => ({ axis: name, n: mean === null ? 0 : 2, mean, ci95: null, counts: [0, 0, 0, 0, 0] });
+const axis = (name: Axis, mean: number | null): AxisResult => ({ axis: name, n: mean === null ? 0 : 2, mean, ci95: null, counts: [0, 0, 0, 0, 0] });
 const model = (name: string, accuracy: number | null): ModelResult => ({
   model: name,
   ratings: accuracy === null ? 0 : 2,

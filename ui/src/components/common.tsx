@@ -1,8 +1,8 @@
 // Small building blocks shared by every screen.
 import type { ComponentChildren } from "preact";
-import type { AppError } from "../bindings";
+import type { UiError } from "../api";
 
-export function ErrorBox(props: { error: AppError | null; testid?: string; onDismiss?: () => void }) {
+export function ErrorBox(props: { error: UiError | null; testid?: string; onDismiss?: () => void }) {
   const e = props.error;
   if (!e) return null;
   return (
@@ -26,7 +26,7 @@ export function ErrorBox(props: { error: AppError | null; testid?: string; onDis
 }
 
 /** An error box as a table row under the row it belongs to; nothing without an error. */
-export function ErrorRow(props: { error: AppError | null; colSpan: number; testid: string; onDismiss: () => void }) {
+export function ErrorRow(props: { error: UiError | null; colSpan: number; testid: string; onDismiss: () => void }) {
   if (!props.error) return null;
   return (
     <tr>

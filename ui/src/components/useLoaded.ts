@@ -2,7 +2,7 @@
 // active (and on demand), keep the last good value when a reload fails, report errors.
 import { useEffect, useState } from "preact/hooks";
 import { toAppError } from "../api";
-import type { AppError } from "../bindings";
+import type { UiError } from "../api";
 
 export interface Loaded<T> {
   /** The last loaded value; null until the first load ends (`empty` after a failed first load). */
@@ -10,8 +10,8 @@ export interface Loaded<T> {
   /** Replaces the value locally (after a command returned the new state). */
   setData: (update: (current: T | null) => T | null) => void;
   /** The error of the last load or of an action the screen reports here. */
-  error: AppError | null;
-  setError: (e: AppError | null) => void;
+  error: UiError | null;
+  setError: (e: UiError | null) => void;
   /** Loads again; resolves when done (errors land in `error`). */
   reload: () => Promise<void>;
 }
@@ -22,7 +22,7 @@ export interface Loaded<T> {
  */
 export function useLoaded<T>(fetch: () => Promise<T>, active: boolean, empty: T): Loaded<T> {
   const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
   const reload = () =>
     fetch()
       .then((value) => {

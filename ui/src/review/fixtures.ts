@@ -1,12 +1,12 @@
 // Test data shared by the review tests.
-import type { BlindedItem, RatingRow, Rubric } from "../bindings";
+import type { AnswerLabel, BlindedItem, RatingRow, Rubric } from "../bindings";
 import { emptyRating } from "./state";
 
 export function rating(over: Partial<RatingRow> = {}): RatingRow {
   return { ...emptyRating(), ...over };
 }
 
-export function item(labels: string[] = ["A", "B"], over: Partial<BlindedItem> = {}): BlindedItem {
+export function item(labels: AnswerLabel[] = ["A", "B"], over: Partial<BlindedItem> = {}): BlindedItem {
   return {
     assignment_id: 7,
     kind: "question",

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { QueueEntry } from "../bindings";
+import type { AssignmentStatus, QueueEntry } from "../bindings";
 import { nextOpenItem, queueProgress, statusLabel } from "./queue";
 
-const q = (id: number, status: string, ready = true): QueueEntry => ({ assignment_id: id, study: "S", status, ready });
+const q = (id: number, status: AssignmentStatus, ready = true): QueueEntry => ({ assignment_id: id, study: "S", status, ready });
 const queue = [q(1, "submitted"), q(2, "pending", false), q(3, "draft"), q(4, "submitted"), q(5, "pending")];
 
 describe("nextOpenItem", () => {

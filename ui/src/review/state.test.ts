@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { AssignmentStatus, Axis } from "../bindings";
 import { item, rating, rubric } from "./fixtures";
 import {
   clearRow,
@@ -34,7 +35,7 @@ describe("fromItem", () => {
     ["draft", false],
     ["pending", false],
   ])("status %s gives readOnly=%s", (status, ro) => {
-    expect(fromItem(item(["A", "B"], { status })).readOnly).toBe(ro);
+    expect(fromItem(item(["A", "B"], { status: status as AssignmentStatus })).readOnly).toBe(ro);
   });
 });
 
@@ -52,7 +53,7 @@ describe("rowsFromRubric", () => {
   });
 
   it("ignores axes a rating cannot store", () => {
-    const rows = rowsFromRubric({ axes: [...rubric.axes, { id: "clarity", label: "Clarity", min: 1, max: 5, anchors: {} }] });
+    const rows = rowsFromRubric({ axes: [...rubric.axes, { id: "clarity" as Axis, label: "Clarity", min: 1, max: 5, anchors: {} }] });
     expect(rows.some((r) => (r.id as string) === "clarity")).toBe(false);
   });
 });

@@ -156,7 +156,8 @@ export function setRatingField<F extends RatingField>(
 /** Sets the value of a keyboard row (score axis or safety choice). */
 export function setRowValue(state: ReviewState, label: string, row: RowId, value: number | string): ReviewState {
   if (isScoreAxis(row)) return typeof value === "number" ? setRatingField(state, label, row, value) : state;
-  return typeof value === "string" ? setRatingField(state, label, row, value) : state;
+  // Choice rows offer only HARM_OPTIONS / LIKELIHOOD_OPTIONS values.
+  return typeof value === "string" ? setRatingField(state, label, row, value as RatingRow[typeof row]) : state;
 }
 
 /** Empties one row of one answer's rating (a draft only; a submitted item stays as it is). */

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { item, rubric } from "./fixtures";
+import type { AnswerLabel } from "../bindings";
 import type { ReviewState } from "./state";
 import { fromItem, rowsFromRubric, setPreference, setRowValue } from "./state";
 import { isComplete, missingFields } from "./validation";
 
-function scored(labels: string[]): ReviewState {
+function scored(labels: AnswerLabel[]): ReviewState {
   let s = fromItem(item(labels));
   for (const l of labels) for (const a of ["accuracy", "appropriateness", "empathy"] as const) s = setRowValue(s, l, a, 4);
   return s;

@@ -2,14 +2,14 @@
 // and fetching the models listed in the manifest.
 import { useEffect, useState } from "preact/hooks";
 import { api, toAppError } from "../api";
-import type { AppError, ManifestEntry, ModelView } from "../bindings";
+import type { UiError, ManifestEntry, ModelRole, ModelView } from "../api";
 import { Busy, Chip, ErrorBox, ErrorRow, Field, ProgressBar } from "../components/common";
 import { useAction } from "../components/useAction";
 import { useJob } from "../components/useJob";
 import { useLoaded } from "../components/useLoaded";
 import { formatBytes, jobStart } from "../jobs";
 
-export const ROLES = ["candidate", "baseline", "generator", "base"];
+export const ROLES: readonly ModelRole[] = ["candidate", "baseline", "generator", "base"];
 
 const STATE_TEXT: Record<string, string> = {
   intact: "intact",
@@ -163,7 +163,7 @@ function ModelRow(props: { model: ModelView; onSaved: (m: ModelView) => void }) 
 function AddGguf(props: { onAdded: (m: ModelView) => void }) {
   const [path, setPath] = useState("");
   const [name, setName] = useState("");
-  const [role, setRole] = useState("baseline");
+  const [role, setRole] = useState<ModelRole>("baseline");
   const { busy, error, run } = useAction();
   const [done, setDone] = useState<string | null>(null);
 
@@ -202,7 +202,7 @@ function AddRemote(props: { onAdded: (m: ModelView) => void }) {
   const [url, setUrl] = useState("");
   const [model, setModel] = useState("");
   const [keyEnv, setKeyEnv] = useState("");
-  const [role, setRole] = useState("baseline");
+  const [role, setRole] = useState<ModelRole>("baseline");
   const { busy, error, run } = useAction();
   const [done, setDone] = useState<string | null>(null);
 
@@ -244,10 +244,10 @@ function AddRemote(props: { onAdded: (m: ModelView) => void }) {
   );
 }
 
-function RoleSelect(props: { testid: string; value: string; onChange: (v: string) => void }) {
+function RoleSelect(props: { testid: string; value: ModelRole; onChange: (v: ModelRole) => void }) {
   return (
     <Field label="Role in studies">
-      <select data-testid={props.testid} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+      <select data-testid={props.testid} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value as ModelRole)}>
         {ROLES.map((r) => (
           <option key={r} value={r}>
             {r}
@@ -292,7 +292,7 @@ function ManifestRow(props: { entry: ManifestEntry; onFetched: (m: ModelView) =>
   const e = props.entry;
   const { job, run, cancel: cancelJob } = useJob();
   const [fetched, setFetched] = useState(e.fetched);
-  const [error, setError] = useState<AppError | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
 
   useEffect(() => setFetched(e.fetched), [e.fetched]);
 

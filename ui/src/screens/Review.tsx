@@ -1,7 +1,7 @@
 // The rater's side: pick a profile, see the queue, review one item at a time.
 import { useEffect, useState } from "preact/hooks";
 import { api, toAppError } from "../api";
-import type { AppError, QueueEntry, RaterView } from "../bindings";
+import type { UiError, QueueEntry, RaterView, Specialty } from "../api";
 import { Busy, Chip, ErrorBox, Field, ProgressBar } from "../components/common";
 import { nextOpenItem, queueProgress, statusLabel } from "../review/queue";
 import type { RowDef } from "../review/state";
@@ -9,7 +9,7 @@ import { rowsFromRubric } from "../review/state";
 import { ReviewItem } from "./ReviewItem";
 
 const RATER_KEY = "llm4sweat.raterId";
-export const SPECIALTIES = [
+export const SPECIALTIES: readonly { value: Specialty; label: string }[] = [
   { value: "dermatology", label: "Dermatology" },
   { value: "psychology", label: "Psychology" },
   { value: "other", label: "Other" },
@@ -35,9 +35,9 @@ function storeRaterId(id: number | null) {
 export function ReviewScreen(props: { active: boolean }) {
   const [raters, setRaters] = useState<RaterView[] | null>(null);
   const [rater, setRater] = useState<RaterView | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
   const [rows, setRows] = useState<RowDef[]>(() => rowsFromRubric(null));
-  const [rubricError, setRubricError] = useState<AppError | null>(null);
+  const [rubricError, setRubricError] = useState<UiError | null>(null);
   const [queue, setQueue] = useState<QueueEntry[] | null>(null);
   const [openId, setOpenId] = useState<number | null>(null);
   const [allDone, setAllDone] = useState(false);
@@ -218,9 +218,9 @@ function RaterPicker(props: {
   onCreated: (r: RaterView) => void;
 }) {
   const [name, setName] = useState("");
-  const [specialty, setSpecialty] = useState("dermatology");
+  const [specialty, setSpecialty] = useState<Specialty>("dermatology");
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<AppError | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
 
   const create = async (e: Event) => {
     e.preventDefault();
@@ -278,7 +278,7 @@ function RaterPicker(props: {
           />
         </Field>
         <Field label="Specialty">
-          <select data-testid="rater-specialty" value={specialty} onChange={(e) => setSpecialty(e.currentTarget.value)}>
+          <select data-testid="rater-specialty" value={specialty} onChange={(e) => setSpecialty(e.currentTarget.value as Specialty)}>
             {SPECIALTIES.map((s) => (
               <option key={s.value} value={s.value}>
                 {s.label}

@@ -99,7 +99,7 @@ describe("ReviewItem", () => {
 
   it("submits a complete item with Enter and reports it", async () => {
     const done = item(["A", "B"], {
-      answers: ["A", "B"].map((label) => ({ label, text: label, rating: rating({ accuracy: 3, appropriateness: 3, empathy: 3 }) })),
+      answers: (["A", "B"] as const).map((label) => ({ label, text: label, rating: rating({ accuracy: 3, appropriateness: 3, empathy: 3 }) })),
     });
     const onSubmitted = await mount(done);
     await press("t");

@@ -2,7 +2,7 @@
 // the preference below. All form logic lives in ../review; this file wires it to the DOM.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, toAppError } from "../api";
-import type { AppError, RatingRow } from "../bindings";
+import type { AnswerLabel, Preference, UiError, RatingRow } from "../api";
 import { Busy, ErrorBox } from "../components/common";
 import { createAutosave } from "../review/autosave";
 import type { SaveStatus } from "../review/autosave";
@@ -22,8 +22,8 @@ import {
 import { missingFields } from "../review/validation";
 
 type Payload =
-  | { kind: "rating"; label: string; rating: RatingRow; revision: number }
-  | { kind: "preference"; value: string; revision: number };
+  | { kind: "rating"; label: AnswerLabel; rating: RatingRow; revision: number }
+  | { kind: "preference"; value: Preference; revision: number };
 
 export interface ReviewItemProps {
   raterId: number;
@@ -51,7 +51,7 @@ export function ReviewItem(props: ReviewItemProps) {
   const { raterId, assignmentId, rows } = props;
   const [state, setState] = useState<ReviewState | null>(null);
   const stateRef = useRef<ReviewState | null>(null);
-  const [loadError, setLoadError] = useState<AppError | null>(null);
+  const [loadError, setLoadError] = useState<UiError | null>(null);
   const [focus, setFocusRender] = useState<Focus>({ answer: 0, row: 0 });
   // Keys can arrive faster than renders (WebDriver, fast typists): read focus from a ref.
   const focusRef = useRef<Focus>(focus);
@@ -69,7 +69,7 @@ export function ReviewItem(props: ReviewItemProps) {
   };
   const [helpOpen, setHelpOpen] = useState(false);
   const [submitting, setSubmitting] = useState(false);
-  const [actionError, setActionError] = useState<AppError | null>(null);
+  const [actionError, setActionError] = useState<UiError | null>(null);
   const containerRef = useRef<HTMLDivElement>(null);
 
   const autosave = useMemo(
@@ -139,9 +139,10 @@ export function ReviewItem(props: ReviewItemProps) {
       const revision = next.revision[key] ?? 0;
       if (revision === (prev.revision[key] ?? 0)) continue;
       if (key === "preference") {
-        autosave.schedule(key, { kind: "preference", value: next.preference!, revision }, { immediate });
+        // The state only accepts preferences built from the item's own labels.
+        autosave.schedule(key, { kind: "preference", value: next.preference! as Preference, revision }, { immediate });
       } else {
-        const label = key.slice("rating:".length);
+        const label = key.slice("rating:".length) as AnswerLabel;
         autosave.schedule(key, { kind: "rating", label, rating: next.ratings[label]!, revision }, { immediate });
       }
     }

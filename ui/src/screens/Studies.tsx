@@ -2,7 +2,7 @@
 // missing answers (cancellable), closing, and exporting ratings.
 import { useEffect, useState } from "preact/hooks";
 import { api, toAppError } from "../api";
-import type { AppError, GenerateSummary, ModelView, RaterView, StudyInput, StudyView } from "../bindings";
+import type { UiError, GenerateSummary, ModelView, RaterView, StudyInput, StudyView } from "../api";
 import { Busy, Chip, ErrorBox, Field, ProgressBar } from "../components/common";
 import { ResultsPanel } from "../components/Results";
 import { useAction } from "../components/useAction";
@@ -62,7 +62,7 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
   const s = props.study;
   const { job, run, cancel: cancelJob } = useJob();
   const [summary, setSummary] = useState<GenerateSummary[] | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
   const [confirmClose, setConfirmClose] = useState(false);
   const [exportPath, setExportPath] = useState("~/llm4sweat-ratings.csv");
   const [exported, setExported] = useState<string | null>(null);
@@ -274,7 +274,7 @@ function NewStudyForm(props: { categories: string[]; onCreated: (s: StudyView) =
   const [raterIds, setRaterIds] = useState<number[]>([]);
   const [overlap, setOverlap] = useState("2");
   const [seed, setSeed] = useState("42");
-  const [error, setError] = useState<AppError | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
   const action = useAction();
 
   useEffect(() => {

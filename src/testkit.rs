@@ -1,0 +1,145 @@
+//! Fixtures shared by the integration tests, the desktop's command-layer
+//! tests and the review benchmark (behind the `testkit` feature, never in a
+//! release build): a workspace whose models have already answered items, as
+//! after a generation run, without running a model.
+
+use std::path::Path;
+
+use crate::domain::DomainPack;
+use crate::generate::params_hash;
+use crate::ids::ItemId;
+use crate::inference::SamplingParams;
+use crate::store::{
+    Actor, ItemFilter, ModelRecord, NewGeneration, NewLocalModel, NewRemoteModel, Store, StoreError,
+};
+use crate::vocab::ModelRole;
+
+/// A fixture could not be built.
+pub type FixtureError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where the fixture's models live.
+#[derive(Debug, Clone, Copy)]
+pub enum FakeModels<'a> {
+    /// Local models whose "GGUF" is a small text file in this folder (enough
+    /// for everything but loading them).
+    LocalIn(&'a Path),
+    /// Remote endpoints on a loopback port nothing listens on.
+    Remote,
+}
+
+/// Registers one fake model per `(name, role)`.
+pub fn register_fake_models(
+    store: &mut Store,
+    kind: FakeModels<'_>,
+    models: &[(&str, ModelRole)],
+) -> Result<Vec<ModelRecord>, FixtureError> {
+    let mut out = Vec::new();
+    for (k, &(name, role)) in models.iter().enumerate() {
+        match kind {
+            FakeModels::LocalIn(dir) => {
+                let path = dir.join(format!("{name}.gguf"));
+                std::fs::write(&path, b"not really weights")?;
+                store.register_local_model(
+                    &NewLocalModel {
+                        name: name.into(),
+                        role,
+                        path: path.display().to_string(),
+                        sha256: "0".repeat(64),
+                        size_bytes: 18,
+                        architecture: Some("llama".into()),
+                        parameter_count: Some(134_515_008 + k as i64),
+                        quantization: Some("Q4_1".into()),
+                        context_length: Some(8192),
+                        chat_template: None,
+                        verified_mtime: None,
+                    },
+                    &Actor::Cli,
+                )?;
+            }
+            FakeModels::Remote => {
+                store.register_remote_model(
+                    &NewRemoteModel {
+                        name: name.into(),
+                        role,
+                        endpoint_url: "http://127.0.0.1:9/v1".into(),
+                        remote_model: name.into(),
+                        api_key_env: None,
+                    },
+                    &Actor::Cli,
+                )?;
+            }
+        }
+        out.push(store.model_by_name(name)?);
+    }
+    Ok(out)
+}
+
+/// Stores an answer by every model to every item, as a generation run with
+/// `params` and `system_prompt` would. The timing and token figures differ per
+/// model on purpose (blinding tests look for them in rater payloads).
+pub fn store_answers(
+    store: &mut Store,
+    models: &[ModelRecord],
+    items: &[ItemId],
+    params: &SamplingParams,
+    system_prompt: &str,
+    text: &dyn Fn(&ModelRecord, ItemId) -> String,
+) -> Result<(), StoreError> {
+    let hash = params_hash(params, system_prompt);
+    for model in models {
+        let m = model.id.0;
+        for &item in items {
+            store.insert_generation(&NewGeneration {
+                item_id: item,
+                model_id: model.id,
+                params_hash: hash.clone(),
+                params: params.clone(),
+                seed: i64::from(params.seed),
+                system_prompt: system_prompt.to_owned(),
+                text: text(model, item),
+                prompt_tokens: 321 * m,
+                completion_tokens: 77 * m,
+                prompt_ms: 1234.5 * m as f64,
+                generation_ms: 4321.5 * m as f64,
+                finish_reason: "stop".into(),
+                template_hash: format!("template-hash-{m}"),
+                n_parallel: 4,
+                engine: "llama.cpp".into(),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// A workspace at `db` with `pack` loaded and `models` (fake, see
+/// [`FakeModels`]) that answered the first `n_items` items (all when `None`)
+/// with the default sampling params and the pack's system prompt.
+pub fn workspace_with_answers(
+    db: &Path,
+    pack: &DomainPack,
+    kind: FakeModels<'_>,
+    models: &[(&str, ModelRole)],
+    n_items: Option<u64>,
+    text: &dyn Fn(&ModelRecord, ItemId) -> String,
+) -> Result<(Store, Vec<ModelRecord>), FixtureError> {
+    let mut store = Store::open(db)?;
+    store.load_pack(pack, &Actor::Cli)?;
+    let registered = register_fake_models(&mut store, kind, models)?;
+    let items: Vec<ItemId> = store
+        .items(&ItemFilter {
+            limit: n_items,
+            ..ItemFilter::default()
+        })?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    store_answers(
+        &mut store,
+        &registered,
+        &items,
+        &SamplingParams::default(),
+        &pack.manifest.system_prompt,
+        text,
+    )?;
+    Ok((store, registered))
+}
