@@ -34,7 +34,10 @@
 //! The API key is read from an environment variable or the OS keyring (see
 //! [`resolve_api_key`]), kept only in memory, sent as a sensitive
 //! `Authorization: Bearer` header, redacted from `Debug` output, and scrubbed
-//! from every error message (in case the server echoes it).
+//! from every error message (in case the server echoes it). Log events
+//! (`tracing`: one `debug` per attempt, a `warn` per retry and on giving up)
+//! carry the endpoint without credentials, the model name, the attempt number,
+//! the status and timings — never a header, the key or a response body.
 
 mod client;
 mod sse;

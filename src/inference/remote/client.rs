@@ -54,9 +54,15 @@ impl RemoteBackend {
             return Ok(self.cancelled(String::new(), 0, None, None));
         }
         let body = self.request_body(request)?;
+        let log = AttemptLog::new(&self.endpoint, &self.config.model);
         let mut retry = 0u32;
         loop {
-            match self.attempt(&body, on_token, cancel)? {
+            let number = retry + 1;
+            let started = Instant::now();
+            let mut status = None;
+            let outcome = self.attempt(&body, &mut status, on_token, cancel);
+            log.finished(number, status, started.elapsed());
+            match outcome? {
                 Attempt::Done(output) => return Ok(output),
                 Attempt::Retryable {
                     status,
@@ -64,6 +70,7 @@ impl RemoteBackend {
                     retry_after,
                 } => {
                     if retry >= self.config.max_retries {
+                        log.giving_up(number, status);
                         return Err(InferenceError::Http {
                             url: self.endpoint.clone(),
                             status,
@@ -73,6 +80,7 @@ impl RemoteBackend {
                     let wait = retry_after
                         .unwrap_or_else(|| backoff(self.config.initial_backoff_ms, retry))
                         .min(MAX_BACKOFF);
+                    log.retrying(number, status, wait);
                     retry += 1;
                     if !sleep_unless_cancelled(wait, cancel) {
                         return Ok(self.cancelled(String::new(), 0, None, None));
@@ -110,10 +118,12 @@ impl RemoteBackend {
         })
     }
 
-    /// One HTTP exchange.
+    /// One HTTP exchange; `status` receives the response status once the
+    /// headers have arrived.
     fn attempt(
         &self,
         body: &[u8],
+        status: &mut Option<u16>,
         on_token: &mut dyn FnMut(&str),
         cancel: &CancelToken,
     ) -> Result<Attempt, InferenceError> {
@@ -152,7 +162,10 @@ impl RemoteBackend {
             }
             Waited::Gone => return Err(self.transport("the request thread stopped".to_string())),
             Waited::Event(Event::Failed(reason)) => return Err(self.transport(reason)),
-            Waited::Event(Event::Head(head)) => head,
+            Waited::Event(Event::Head(head)) => {
+                *status = Some(head.status.as_u16());
+                head
+            }
             Waited::Event(Event::Data(_) | Event::End) => {
                 return Err(self.transport("the request thread misbehaved".to_string()));
             }
@@ -406,6 +419,74 @@ impl RemoteBackend {
     }
 }
 
+/// What the log says about the attempts of one request.
+///
+/// Built from the endpoint and the model name only: it takes no headers, no
+/// request and no key, so no log event can carry the API key (which travels
+/// only in the client's default `Authorization` header). A user name, password
+/// or query string in the endpoint is dropped too, in case one holds a secret.
+#[derive(Debug)]
+struct AttemptLog {
+    url: String,
+    model: String,
+}
+
+impl AttemptLog {
+    fn new(endpoint: &str, model: &str) -> Self {
+        let url = match Url::parse(endpoint) {
+            Ok(mut url) => {
+                // Both fail only for URLs that cannot have credentials.
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                url.set_query(None);
+                url.set_fragment(None);
+                url.to_string()
+            }
+            Err(_) => "<invalid URL>".to_string(),
+        };
+        Self {
+            url,
+            model: model.to_owned(),
+        }
+    }
+
+    /// Attempt `attempt` (1 for the first) ended after `elapsed`, with the
+    /// response `status` if headers arrived.
+    fn finished(&self, attempt: u32, status: Option<u16>, elapsed: Duration) {
+        tracing::debug!(
+            url = %self.url,
+            model = %self.model,
+            attempt,
+            status,
+            elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            "remote request attempt"
+        );
+    }
+
+    /// Attempt `attempt` got a retryable `status`; the next one follows `wait`.
+    fn retrying(&self, attempt: u32, status: u16, wait: Duration) {
+        tracing::warn!(
+            url = %self.url,
+            model = %self.model,
+            attempt,
+            status,
+            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            "remote request failed; retrying"
+        );
+    }
+
+    /// Attempt `attempt`, the last one allowed, got a retryable `status`.
+    fn giving_up(&self, attempt: u32, status: u16) {
+        tracing::warn!(
+            url = %self.url,
+            model = %self.model,
+            attempt,
+            status,
+            "remote request failed; no retries left, giving up"
+        );
+    }
+}
+
 /// The outcome of one HTTP exchange.
 enum Attempt {
     Done(GenerationOutput),
@@ -638,6 +719,19 @@ fn millis(d: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attempt_log_drops_credentials_from_the_url() {
+        let log = AttemptLog::new(
+            "https://user:sk-secret@api.example/v1/chat/completions?key=sk-secret#sk-secret",
+            "gpt-x",
+        );
+        assert_eq!(log.url, "https://api.example/v1/chat/completions");
+        assert_eq!(log.model, "gpt-x");
+        assert!(!format!("{log:?}").contains("sk-secret"), "{log:?}");
+        let plain = AttemptLog::new("http://127.0.0.1:8080/v1/chat/completions", "m");
+        assert_eq!(plain.url, "http://127.0.0.1:8080/v1/chat/completions");
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {
