@@ -11,6 +11,7 @@
 //! - [`generate`]: resumable batch generation.
 //! - [`export`]: CSV / JSON Lines exports.
 //! - [`review`]: blind review studies, assignments and ratings.
+//! - [`stats`]: the statistics of study results (intervals, agreement, Bradley–Terry).
 //! - [`progress`]: progress reporting and cancellation for long jobs.
 //! - [`workspace`]: where the database and model files live.
 
@@ -22,6 +23,7 @@ pub mod inference;
 pub mod models;
 pub mod progress;
 pub mod review;
+pub mod stats;
 pub mod store;
 pub mod workspace;
 

@@ -13,6 +13,7 @@ use crate::domain::{DomainPack, Rubric};
 use crate::generate::{self, GenerateError, GenerateOptions, GenerateSummary, params_hash};
 use crate::inference::{Backend, SamplingParams};
 use crate::progress::{CancelToken, Progress};
+use crate::stats::rng::splitmix64;
 use crate::store::{
     ItemFilter, ModelRecord, NewStudyRow, PreferenceRow, RatingExportRow, RatingRow, Store,
     StoreError,
@@ -59,16 +60,6 @@ pub struct StudySpec {
     pub params: SamplingParams,
     /// The system prompt of those answers.
     pub system_prompt: String,
-}
-
-/// splitmix64: a small, well-mixed generator, stable across platforms and
-/// versions (the order shown to a rater must never change).
-pub(crate) fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// The seed of the answer order for one rater and item in a study.
