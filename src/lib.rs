@@ -11,6 +11,7 @@
 //! - [`generate`]: resumable batch generation.
 //! - [`export`]: CSV / JSON Lines exports.
 //! - [`review`]: blind review studies, assignments and ratings.
+//! - [`stats`]: the statistics of study results (intervals, agreement, Bradley–Terry).
 //! - [`progress`]: progress reporting and cancellation for long jobs.
 //! - [`workspace`]: where the database and model files live.
 //! - [`vocab`]: the closed vocabularies (one enum each), [`ids`]: typed row ids.
@@ -24,6 +25,7 @@ pub mod inference;
 pub mod models;
 pub mod progress;
 pub mod review;
+pub mod stats;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;

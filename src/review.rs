@@ -17,7 +17,6 @@ mod rating;
 pub mod results;
 mod study;
 
-pub(crate) use blinding::splitmix64;
 pub use blinding::{
     BlindedAnswer, BlindedItem, QueueEntry, blinded_item, order_seed, permutation, queue,
 };

@@ -5,18 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::ReviewError;
 use crate::ids::{AssignmentId, GenerationId, ItemId, RaterId};
+use crate::stats::rng::splitmix64;
 use crate::store::{BadColumn, RatingRow, Store, StoreError};
 use crate::vocab::{AnswerLabel, AssignmentStatus, ItemKind, Preference, Verdict};
-
-/// splitmix64: a small, well-mixed generator, stable across platforms and
-/// versions (the order shown to a rater must never change).
-pub(crate) fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// The seed of the answer order for one rater and item in a study.
 pub fn order_seed(study_seed: u64, rater_id: RaterId, item_id: ItemId) -> i64 {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{GenerationId, StudyId};
 use crate::review::ReviewError;
 use crate::review::rating::score;
+use crate::stats::{self, Comparison};
 use crate::store::{RatingExportRow, RatingRow, Store};
 use crate::vocab::{AssignmentStatus, Axis, HarmLevel, HarmLikelihood, Verdict};
 
@@ -144,65 +145,6 @@ pub struct StudyResults {
     pub strengths: Vec<PreferenceStrength>,
 }
 
-/// One pairwise outcome: model `a` against model `b`, `a` scoring `score`
-/// (1 a win, 0 a loss, 0.5 a tie).
-#[derive(Debug, Clone, Copy)]
-struct Comparison {
-    a: usize,
-    b: usize,
-    score: f64,
-}
-
-/// Bootstrap resamples behind the strength intervals.
-const BOOTSTRAP_RESAMPLES: usize = 500;
-
-/// Fits Bradley–Terry strengths to `comparisons` among `n` models with the
-/// MM algorithm (Hunter 2004) and returns each model's share of the total, or
-/// `None` for a model without comparisons. Every pair that met gets one
-/// virtual tie, which keeps a model that won (or lost) every comparison at a
-/// finite strength.
-fn bradley_terry(n: usize, comparisons: &[Comparison]) -> Vec<Option<f64>> {
-    let mut games = vec![vec![0.0f64; n]; n];
-    let mut wins = vec![0.0f64; n];
-    for c in comparisons {
-        games[c.a][c.b] += 1.0;
-        games[c.b][c.a] += 1.0;
-        wins[c.a] += c.score;
-        wins[c.b] += 1.0 - c.score;
-    }
-    for (i, row) in games.iter_mut().enumerate() {
-        for (j, g) in row.iter_mut().enumerate() {
-            if i != j && *g > 0.0 {
-                *g += 1.0;
-                wins[i] += 0.5;
-            }
-        }
-    }
-    let played: Vec<bool> = (0..n).map(|i| games[i].iter().any(|&g| g > 0.0)).collect();
-    let mut p = vec![1.0f64; n];
-    for _ in 0..1000 {
-        let mut next = p.clone();
-        for i in (0..n).filter(|&i| played[i]) {
-            let denom: f64 = (0..n)
-                .filter(|&j| j != i && games[i][j] > 0.0)
-                .map(|j| games[i][j] / (p[i] + p[j]))
-                .sum();
-            next[i] = wins[i] / denom;
-        }
-        let total: f64 = (0..n).filter(|&i| played[i]).map(|i| next[i]).sum();
-        let mut change = 0.0f64;
-        for i in (0..n).filter(|&i| played[i]) {
-            let v = next[i] / total;
-            change = change.max((v - p[i]).abs());
-            p[i] = v;
-        }
-        if change < 1e-12 {
-            break;
-        }
-    }
-    (0..n).map(|i| played[i].then_some(p[i])).collect()
-}
-
 /// The pairwise outcomes of each submitted item's preference: the preferred
 /// answer beat every other answer; a tie is a half win for every pair; "all
 /// bad" says nothing about order and is left out.
@@ -238,103 +180,20 @@ fn comparisons(models: &[String], rows: &[&RatingExportRow]) -> Vec<Vec<Comparis
         .collect()
 }
 
-/// Bradley–Terry shares with bootstrap 95 % intervals (items resampled with
-/// replacement, a fixed seed so the figures are the same on every call).
+/// Bradley–Terry shares with bootstrap 95 % intervals, one per model.
 fn strengths(models: &[String], rows: &[&RatingExportRow]) -> Vec<PreferenceStrength> {
     let per_item = comparisons(models, rows);
-    let all: Vec<Comparison> = per_item.iter().flatten().copied().collect();
-    let share = bradley_terry(models.len(), &all);
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); models.len()];
-    if !per_item.is_empty() {
-        let mut state = 0x5EED_u64;
-        for _ in 0..BOOTSTRAP_RESAMPLES {
-            let resample: Vec<Comparison> = (0..per_item.len())
-                .flat_map(|_| {
-                    let k =
-                        (crate::review::splitmix64(&mut state) % per_item.len() as u64) as usize;
-                    per_item[k].iter().copied()
-                })
-                .collect();
-            for (i, s) in bradley_terry(models.len(), &resample)
-                .into_iter()
-                .enumerate()
-            {
-                if let Some(s) = s {
-                    samples[i].push(s);
-                }
-            }
-        }
-    }
-    let percentile = |v: &mut Vec<f64>, q: f64| {
-        v.sort_by(f64::total_cmp);
-        (!v.is_empty()).then(|| v[((v.len() - 1) as f64 * q).round() as usize])
-    };
     models
         .iter()
-        .enumerate()
-        .map(|(i, model)| PreferenceStrength {
+        .zip(stats::strengths(models.len(), &per_item))
+        .map(|(model, s)| PreferenceStrength {
             model: model.clone(),
-            share: share[i],
-            ci_low: share[i].and_then(|_| percentile(&mut samples[i], 0.025)),
-            ci_high: share[i].and_then(|_| percentile(&mut samples[i], 0.975)),
-            comparisons: all.iter().filter(|c| c.a == i || c.b == i).count() as u32,
+            share: s.share,
+            ci_low: s.ci_low,
+            ci_high: s.ci_high,
+            comparisons: s.comparisons,
         })
         .collect()
-}
-
-/// Krippendorff's α with the ordinal metric.
-///
-/// `units` holds, per unit (here: one answer), the values the raters gave
-/// it; units with fewer than two values are not pairable and are left out.
-/// Returns `None` without at least two pairable units or when the pairable
-/// values show no variation (α is undefined then). Follows Krippendorff
-/// (2011), "Computing Krippendorff's Alpha-Reliability": a coincidence
-/// matrix over pairable values and the ordinal difference
-/// δ²(c, k) = (Σ_{g=c..k} n_g − (n_c + n_k) / 2)².
-pub fn krippendorff_alpha_ordinal(units: &[Vec<i64>]) -> Option<f64> {
-    let pairable: Vec<&Vec<i64>> = units.iter().filter(|u| u.len() >= 2).collect();
-    if pairable.len() < 2 {
-        return None;
-    }
-    let mut values: Vec<i64> = pairable.iter().flat_map(|u| u.iter().copied()).collect();
-    values.sort_unstable();
-    values.dedup();
-    let index = |v: i64| values.binary_search(&v).unwrap_or(0);
-    let k = values.len();
-    if k < 2 {
-        return None;
-    }
-    // Coincidence matrix: each ordered pair of values within a unit counts 1 / (m_u − 1).
-    let mut o = vec![vec![0.0f64; k]; k];
-    for u in &pairable {
-        let w = 1.0 / (u.len() as f64 - 1.0);
-        for (i, a) in u.iter().enumerate() {
-            for (j, b) in u.iter().enumerate() {
-                if i != j {
-                    o[index(*a)][index(*b)] += w;
-                }
-            }
-        }
-    }
-    let n_c: Vec<f64> = o.iter().map(|row| row.iter().sum()).collect();
-    let n: f64 = n_c.iter().sum();
-    let delta2 = |c: usize, kk: usize| {
-        let (lo, hi) = if c <= kk { (c, kk) } else { (kk, c) };
-        let span: f64 = n_c[lo..=hi].iter().sum();
-        (span - (n_c[lo] + n_c[hi]) / 2.0).powi(2)
-    };
-    let mut observed = 0.0;
-    let mut expected = 0.0;
-    for c in 0..k {
-        for kk in 0..k {
-            let d = delta2(c, kk);
-            observed += o[c][kk] * d;
-            expected += n_c[c] * n_c[kk] * d;
-        }
-    }
-    let d_o = observed / n;
-    let d_e = expected / (n * (n - 1.0));
-    (d_e > 0.0).then(|| 1.0 - d_o / d_e)
 }
 
 /// Agreement per axis over `rows` (submitted rows of one study).
@@ -352,30 +211,12 @@ fn agreement(rows: &[&RatingExportRow]) -> Vec<AgreementResult> {
             let pairable = units.iter().filter(|u| u.len() >= 2);
             AgreementResult {
                 axis: *axis,
-                alpha: krippendorff_alpha_ordinal(&units),
+                alpha: stats::krippendorff_alpha_ordinal(&units),
                 units: pairable.clone().count() as u32,
                 values: pairable.map(|u| u.len() as u32).sum(),
             }
         })
         .collect()
-}
-
-/// Mean and 95 % confidence half-width of `scores`.
-fn mean_ci(scores: &[i64]) -> (Option<f64>, Option<f64>) {
-    if scores.is_empty() {
-        return (None, None);
-    }
-    let n = scores.len() as f64;
-    let mean = scores.iter().sum::<i64>() as f64 / n;
-    if scores.len() < 2 {
-        return (Some(mean), None);
-    }
-    let var = scores
-        .iter()
-        .map(|&s| (s as f64 - mean).powi(2))
-        .sum::<f64>()
-        / (n - 1.0);
-    (Some(mean), Some(1.96 * (var / n).sqrt()))
 }
 
 fn axis_score(row: &RatingExportRow, axis: Axis) -> Option<i64> {
@@ -460,7 +301,7 @@ fn model_results(models: &[String], submitted: &[&RatingExportRow]) -> Vec<Model
                     for s in &scores {
                         counts[(*s - 1) as usize] += 1;
                     }
-                    let (mean, ci95) = mean_ci(&scores);
+                    let (mean, ci95) = stats::mean_ci(&scores);
                     AxisResult {
                         axis: *axis,
                         n: scores.len() as u32,
@@ -587,86 +428,6 @@ mod tests {
         // A model without ratings is listed, with no means.
         let c = &res.models[2];
         assert_eq!((c.ratings, c.axes[1].n, c.axes[1].mean), (0, 0, None));
-    }
-
-    /// The worked example of Krippendorff (2011), "Computing Krippendorff's
-    /// Alpha-Reliability": 4 observers, 12 units, values 1–5, some missing.
-    /// Its published ordinal α is 0.815.
-    #[test]
-    fn krippendorff_ordinal_alpha_matches_the_published_example() {
-        let observers: [[Option<i64>; 12]; 4] = {
-            let (n, v) = (None, Some);
-            [
-                [
-                    v(1),
-                    v(2),
-                    v(3),
-                    v(3),
-                    v(2),
-                    v(1),
-                    v(4),
-                    v(1),
-                    v(2),
-                    n,
-                    n,
-                    n,
-                ],
-                [
-                    v(1),
-                    v(2),
-                    v(3),
-                    v(3),
-                    v(2),
-                    v(2),
-                    v(4),
-                    v(1),
-                    v(2),
-                    v(5),
-                    n,
-                    v(3),
-                ],
-                [
-                    n,
-                    v(3),
-                    v(3),
-                    v(3),
-                    v(2),
-                    v(3),
-                    v(4),
-                    v(2),
-                    v(2),
-                    v(5),
-                    v(1),
-                    n,
-                ],
-                [
-                    v(1),
-                    v(2),
-                    v(3),
-                    v(3),
-                    v(2),
-                    v(4),
-                    v(4),
-                    v(1),
-                    v(2),
-                    v(5),
-                    v(1),
-                    n,
-                ],
-            ]
-        };
-        let units: Vec<Vec<i64>> = (0..12)
-            .map(|u| observers.iter().filter_map(|o| o[u]).collect())
-            .collect();
-        let alpha = krippendorff_alpha_ordinal(&units).expect("alpha");
-        assert!((alpha - 0.815).abs() < 0.0005, "{alpha}");
-        // Perfect agreement is 1; no pairable units or no variation give none.
-        assert_eq!(
-            krippendorff_alpha_ordinal(&[vec![1, 1], vec![3, 3], vec![5, 5]]),
-            Some(1.0)
-        );
-        assert_eq!(krippendorff_alpha_ordinal(&[vec![2], vec![4]]), None);
-        assert_eq!(krippendorff_alpha_ordinal(&[vec![3, 3], vec![3, 3]]), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod cli;
 mod engine;
 mod fetch;
+mod gguf;
 mod remote;
 mod review;
 mod store;

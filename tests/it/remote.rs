@@ -570,6 +570,116 @@ fn api_key_never_leaks_into_debug_or_errors() {
     );
 }
 
+/// Every field of every tracing event, as `level message field=value ...`
+/// lines; spans are not used by the client and are ignored.
+#[derive(Clone, Default)]
+struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl LogCapture {
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().expect("log lock").clone()
+    }
+}
+
+impl tracing::field::Visit for LogCapture {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        let mut lines = self.0.lock().expect("log lock");
+        if let Some(line) = lines.last_mut() {
+            line.push_str(&format!(" {}={value:?}", field.name()));
+        }
+    }
+}
+
+impl tracing::Subscriber for LogCapture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        self.0
+            .lock()
+            .expect("log lock")
+            .push(event.metadata().level().to_string());
+        event.record(&mut self.clone());
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// Each attempt is logged (URL, model, attempt, status, elapsed time), retries
+/// and the give-up as warnings, and no logged field holds the key, even when
+/// the server echoes it.
+#[test]
+fn attempts_are_logged_without_the_api_key() {
+    let key = "sk-secret-LOG0123456789";
+    let var = unique_env_var("LOG");
+    // SAFETY: the variable name is unique to this test; std serialises its
+    // own environment accesses.
+    unsafe { std::env::set_var(&var, key) };
+    let echo = format!("rejected Authorization: Bearer {key}");
+    let server = StubServer::start(vec![
+        Reply::text(503, echo.clone()),
+        Reply::text(500, echo.clone()),
+        Reply::text(503, echo.clone()),
+        Reply::text(401, echo),
+    ]);
+    let mut config = config(&server, true);
+    config.api_key_env = Some(var);
+    let backend = backend(config);
+
+    let capture = LogCapture::default();
+    tracing::subscriber::with_default(capture.clone(), || {
+        let (result, _, _) = run(&backend, &CancelToken::new());
+        assert!(matches!(
+            result,
+            Err(InferenceError::Http { status: 503, .. })
+        ));
+        let (result, _, _) = run(&backend, &CancelToken::new());
+        assert!(matches!(
+            result,
+            Err(InferenceError::Http { status: 401, .. })
+        ));
+    });
+
+    let lines = capture.lines();
+    let text = lines.join("\n");
+    assert!(!text.contains(key), "{text}");
+    assert!(!text.to_lowercase().contains("bearer"), "{text}");
+    assert!(!text.to_lowercase().contains("authorization"), "{text}");
+    let attempts: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("DEBUG") && l.contains("remote request attempt"))
+        .collect();
+    assert_eq!(attempts.len(), 4, "{text}");
+    for (line, (attempt, status)) in attempts
+        .iter()
+        .zip([(1, 503), (2, 500), (3, 503), (1, 401)])
+    {
+        assert!(line.contains(&format!(" attempt={attempt}")), "{line}");
+        assert!(line.contains(&format!(" status={status}")), "{line}");
+        assert!(line.contains(" model=stub-model"), "{line}");
+        assert!(
+            line.contains(&format!(" url={}/chat/completions", server.base_url())),
+            "{line}"
+        );
+        assert!(line.contains(" elapsed_ms="), "{line}");
+    }
+    let warnings: Vec<&String> = lines.iter().filter(|l| l.starts_with("WARN")).collect();
+    assert_eq!(warnings.len(), 3, "two retries and one give-up: {text}");
+    assert!(
+        warnings[..2].iter().all(|l| l.contains("retrying")),
+        "{text}"
+    );
+    assert!(
+        warnings[2].contains("giving up") && warnings[2].contains(" attempt=3"),
+        "{text}"
+    );
+}
+
 /// A batch keeps `concurrency` requests in flight at once, reports every
 /// answer under its own index, and streams each answer's pieces in order.
 #[test]

@@ -1,0 +1,45 @@
+//! The GGUF header reader on the real model (missing is a failure: the
+//! project's scripts fetch it).
+
+use std::fs::File;
+use std::io::{self, Read};
+
+use llm4sweat::gguf::{GgufErrorKind, read_header};
+
+use crate::util::smollm2;
+
+#[test]
+fn reads_the_real_model_header() {
+    let model = smollm2();
+    let path = model.as_path();
+    let start = std::time::Instant::now();
+    let info = read_header(path).expect("real model");
+    let elapsed = start.elapsed();
+    assert_eq!(info.architecture.as_deref(), Some("llama"));
+    assert_eq!(info.context_length, Some(8192));
+    assert_eq!(info.quantization, "Q4_1");
+    assert!(
+        (134_000_000..135_000_000).contains(&info.parameter_count),
+        "{}",
+        info.parameter_count
+    );
+    assert!(
+        info.chat_template
+            .as_deref()
+            .is_some_and(|t| t.contains("<|im_start|>"))
+    );
+    assert!(elapsed.as_secs() < 5, "took {elapsed:?}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    for len in [info.file_size / 2, 1000] {
+        let cut = dir.path().join(format!("cut-{len}.gguf"));
+        let mut out = File::create(&cut).expect("create");
+        io::copy(&mut File::open(path).expect("open").take(len), &mut out).expect("copy");
+        drop(out);
+        let err = read_header(&cut).expect_err("truncated");
+        assert!(
+            matches!(err.kind, GgufErrorKind::Truncated { .. }),
+            "{len}: {err}"
+        );
+    }
+}
