@@ -12,6 +12,7 @@
 //! - [`export`]: CSV / JSON Lines exports.
 //! - [`review`]: blind review studies, assignments and ratings.
 //! - [`progress`]: progress reporting and cancellation for long jobs.
+//! - [`logging`]: log targets that the adapters' subscribers filter.
 //! - [`workspace`]: where the database and model files live.
 
 pub mod domain;
@@ -19,6 +20,7 @@ pub mod export;
 pub mod generate;
 pub mod gguf;
 pub mod inference;
+pub mod logging;
 pub mod models;
 pub mod progress;
 pub mod review;

@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod logging;
 mod print;
 mod progress;
 
@@ -20,6 +21,7 @@ use crate::args::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.verbose);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
 /// Runs the parsed command against the workspace.
 fn run(cli: Cli) -> Result<()> {
     let paths = WorkspacePaths::resolve(cli.db.clone());
+    tracing::debug!(db = %paths.db.display(), models = %paths.models_dir.display(), "workspace");
     let open = || {
         Store::open(&paths.db).with_context(|| format!("opening workspace {}", paths.db.display()))
     };
