@@ -16,8 +16,8 @@ pub struct Cli {
     /// Hide progress bars.
     #[arg(long, global = true)]
     pub quiet: bool,
-    /// More diagnostics on standard error: -v info, -vv debug, both with
-    /// llama.cpp's log (RUST_LOG, when set, decides instead).
+    /// More diagnostics on standard error: -v info and llama.cpp's warnings,
+    /// -vv debug and llama.cpp's info log (RUST_LOG, when set, decides instead).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
