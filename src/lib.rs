@@ -13,6 +13,7 @@
 //! - [`review`]: blind review studies, assignments and ratings.
 //! - [`stats`]: the statistics of study results (intervals, agreement, Bradley–Terry).
 //! - [`progress`]: progress reporting and cancellation for long jobs.
+//! - [`logging`]: log targets that the adapters' subscribers filter.
 //! - [`workspace`]: where the database and model files live.
 //! - [`vocab`]: the closed vocabularies (one enum each), [`ids`]: typed row ids.
 
@@ -22,6 +23,7 @@ pub mod generate;
 pub mod gguf;
 pub mod ids;
 pub mod inference;
+pub mod logging;
 pub mod models;
 pub mod progress;
 pub mod review;

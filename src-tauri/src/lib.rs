@@ -1,13 +1,15 @@
 //! LLM4Sweat's desktop shell: a thin Tauri adapter over the core library.
 //!
 //! [`app::App`] holds the state and does the work; [`commands`] are the async
-//! IPC entry points; [`error::AppError`] is the one error type the UI sees.
+//! IPC entry points; [`error::AppError`] is the one error type the UI sees;
+//! [`logging`] writes the app's log file.
 //! TypeScript bindings for every command are generated from these signatures
 //! ([`specta_builder`]) into `ui/src/bindings.ts`.
 
 pub mod app;
 pub mod commands;
 pub mod error;
+pub mod logging;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -96,7 +98,23 @@ pub(crate) fn trace_interactive() {
 pub fn run() -> Result<(), String> {
     STARTED.get_or_init(std::time::Instant::now);
     let paths = WorkspacePaths::resolve(db_arg());
+    let log_dir = logging::log_dir(&paths.db);
+    // Held until the app exits, when dropping it flushes the last lines.
+    let mut log_guard = match logging::init(&log_dir) {
+        Ok(guard) => Some(guard),
+        Err(e) => {
+            eprintln!("warning: no log file ({e})");
+            None
+        }
+    };
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        db = %paths.db.display(),
+        models = %paths.models_dir.display(),
+        "desktop app starting"
+    );
     let app = app::App::open(&paths).map_err(|e| {
+        tracing::error!(db = %paths.db.display(), error = %e.message, "could not open the workspace");
         format!(
             "could not open the workspace {}: {}",
             paths.db.display(),
@@ -111,8 +129,18 @@ pub fn run() -> Result<(), String> {
             builder.mount_events(handle);
             Ok(())
         })
-        .run(tauri::generate_context!())
-        .map_err(|e| format!("the window failed: {e}"))
+        .build(tauri::generate_context!())
+        .map_err(|e| {
+            tracing::error!(error = %e, "the window failed");
+            format!("the window failed: {e}")
+        })?
+        .run(move |_, event| {
+            if let tauri::RunEvent::Exit = event {
+                tracing::info!("desktop app exiting");
+                drop(log_guard.take());
+            }
+        });
+    Ok(())
 }
 
 #[cfg(test)]

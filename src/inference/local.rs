@@ -194,11 +194,11 @@ fn backend() -> Result<&'static LlamaBackend, InferenceError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
-            let mut b = LlamaBackend::init().map_err(|e| e.to_string())?;
-            if std::env::var_os("LLM4SWEAT_LLAMA_LOG").is_none() {
-                b.void_logs();
-            }
-            Ok(b)
+            // llama.cpp's own log goes to `tracing` (target `llama-cpp-2`), so
+            // the adapter's subscriber decides what is shown; nothing is
+            // written when no subscriber listens.
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| e.to_string())
         })
         .as_ref()
         .map_err(|e| InferenceError::Engine(format!("could not start llama.cpp: {e}")))
@@ -360,10 +360,12 @@ fn worker_main(
             return;
         }
     };
+    tracing::info!(path = %path.display(), gpu_layers = config.gpu_layers, "loading model");
     let params = LlamaModelParams::default().with_n_gpu_layers(config.gpu_layers);
     let model = match LlamaModel::load_from_file(backend, &path, &params) {
         Ok(m) => m,
         Err(e) => {
+            tracing::info!(path = %path.display(), error = %e, "llama.cpp could not load the model");
             let _ = ready.send(Err(InferenceError::Load {
                 path: path.display().to_string(),
                 reason: e.to_string(),
@@ -386,8 +388,9 @@ fn worker_main(
     };
     let n_parallel = config.n_parallel.max(1);
     let threads = config.effective_threads() as i32;
+    let n_ctx = config.n_ctx_per_seq.max(64) * n_parallel;
     let ctx_params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(config.n_ctx_per_seq.max(64) * n_parallel))
+        .with_n_ctx(NonZeroU32::new(n_ctx))
         .with_n_batch(config.n_batch.max(32))
         .with_n_ubatch(config.n_batch.max(32))
         .with_n_seq_max(n_parallel)
@@ -396,12 +399,23 @@ fn worker_main(
     let mut ctx = match model.new_context(backend, ctx_params) {
         Ok(c) => c,
         Err(e) => {
+            tracing::info!(path = %path.display(), n_ctx, error = %e, "llama.cpp could not create a context");
             let _ = ready.send(Err(InferenceError::Engine(format!(
                 "could not create a context: {e}"
             ))));
             return;
         }
     };
+    tracing::info!(
+        path = %path.display(),
+        n_params = info.n_params,
+        n_ctx,
+        n_parallel,
+        threads,
+        n_batch = config.n_batch.max(32),
+        chat_template = matches!(info.prompt_format, PromptFormat::ModelTemplate(_)),
+        "model loaded"
+    );
     let worker = Worker {
         model: &model,
         info: info.clone(),

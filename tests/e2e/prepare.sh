@@ -61,7 +61,7 @@ e2e_build() {
   scripts/build-ui.sh
   e2e_log "cargo build (desktop app and CLI)"
   cargo build -p llm4sweat-desktop --bin llm4sweat-desktop
-  cargo build -p llm4sweat --bin llm4sweat
+  cargo build -p llm4sweat-cli --bin llm4sweat
 }
 
 # The demo workspace: init, the two real models, `demo` (creates "Demo study" and generates

@@ -7,6 +7,7 @@ use llm4sweat::inference::SamplingParams;
 use llm4sweat::store::{Actor, ItemFilter, NewGeneration, NewRemoteModel, Store, Table};
 use llm4sweat::vocab::ModelRole;
 
+use crate::stub_server::{Reply, StubServer};
 use crate::util::{Workspace, smollm2, write_file};
 
 fn stderr_of(out: &std::process::Output) -> String {
@@ -352,4 +353,96 @@ fn export_round_trips_through_the_csv_crate() {
         "{}",
         stderr_of(&out)
     );
+}
+
+/// An API key never reaches the log. A remote generation run at the most
+/// detailed level (`RUST_LOG=trace`, `-vv`) logs the run and the endpoint, so
+/// logging really happened, yet the key appears neither on standard error
+/// nor on standard output, although it was sent to the server. At the
+/// default level nothing is logged at all.
+#[test]
+fn api_key_never_reaches_the_log() {
+    let key = "sk-log-canary-7f3a9c0e5b1d4e2a";
+    let var = format!("LLM4SWEAT_TEST_LOG_KEY_{}", std::process::id());
+    let answer = serde_json::json!({
+        "id": "cmpl-1",
+        "object": "chat.completion",
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": "Try aluminium chloride first."},
+            "finish_reason": "stop"
+        }],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}
+    });
+    let server = StubServer::start(vec![
+        Reply::json(200, answer.to_string()),
+        Reply::json(200, answer.to_string()),
+    ]);
+    let ws = Workspace::new();
+    ws.ok(&["init"]);
+    let url = server.base_url();
+    ws.ok(&[
+        "models",
+        "add-remote",
+        "stub",
+        "--url",
+        &url,
+        "--model",
+        "stub-model",
+        "--api-key-env",
+        &var,
+    ]);
+
+    // At the default level the output is what it was before logging existed.
+    let quiet = ws
+        .cmd()
+        .env(&var, key)
+        .args(["generate", "--model", "stub", "--limit", "1"])
+        .output()
+        .expect("run llm4sweat");
+    assert!(quiet.status.success(), "{}", stderr_of(&quiet));
+    assert_eq!(stderr_of(&quiet), "", "no log lines by default");
+
+    let out = ws
+        .cmd()
+        .env(&var, key)
+        .env("RUST_LOG", "trace")
+        .args(["-vv", "generate", "--model", "stub", "--limit", "2"])
+        .output()
+        .expect("run llm4sweat");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("1 answered now"), "{stdout}");
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[1].header("authorization"),
+        Some(format!("Bearer {key}").as_str()),
+        "the key was really sent"
+    );
+    let host = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .expect("host:port");
+    for expected in [
+        "opening remote endpoint",
+        host,
+        "generation run started",
+        "generation run finished",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "the log lacks {expected:?}:\n{stderr}"
+        );
+    }
+    for (name, text) in [("stderr", &stderr), ("stdout", &stdout.to_string())] {
+        assert!(!text.contains(key), "{name} shows the key:\n{text}");
+        assert!(
+            !text.contains("7f3a9c0e5b1d"),
+            "{name} shows part of the key:\n{text}"
+        );
+    }
 }

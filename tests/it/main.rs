@@ -6,6 +6,7 @@ mod fetch;
 mod gguf;
 mod remote;
 mod review;
+mod rules;
 mod store;
 mod stub_server;
 mod util;

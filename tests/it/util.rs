@@ -60,6 +60,8 @@ impl Workspace {
         c.arg("--db").arg(self.db()).arg("--quiet");
         c.env("LLM4SWEAT_MODELS_DIR", self.dir.path().join("models"));
         c.env_remove("LLM4SWEAT_DB");
+        // The caller's log settings would change what the CLI prints.
+        c.env_remove("RUST_LOG");
         c
     }
 

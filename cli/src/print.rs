@@ -1,0 +1,176 @@
+//! The printers: tables and summaries written to standard output.
+
+use anyhow::Result;
+
+use llm4sweat::models::{FileState, ManifestModel};
+use llm4sweat::review;
+use llm4sweat::store::{ModelRecord, Store, Table};
+
+/// What the workspace holds: counts, then per model its answers and a sample.
+pub fn summary(store: &Store) -> Result<()> {
+    println!("workspace: {}", store.path().display());
+    match store.workspace_pack()? {
+        Some((pack, v)) => println!("domain pack: {pack} v{v}"),
+        None => println!("domain pack: none (run `llm4sweat init`)"),
+    }
+    println!(
+        "seed sources {} · seed facts {} · items {} · models {} · answers {}",
+        store.count(Table::SeedSources)?,
+        store.count(Table::SeedFacts)?,
+        store.count(Table::Items)?,
+        store.count(Table::Models)?,
+        store.count(Table::Generations)?
+    );
+    for m in store.models()? {
+        let gens = store.generations_for_model(m.id)?;
+        if gens.is_empty() {
+            continue;
+        }
+        let tokens: i64 = gens.iter().map(|g| g.generation.completion_tokens).sum();
+        let ms: f64 = gens.iter().map(|g| g.generation.generation_ms).sum();
+        let stopped = gens
+            .iter()
+            .filter(|g| g.generation.finish_reason == "stop")
+            .count();
+        println!(
+            "  {}: {} answers, mean {:.0} tokens, {:.1} tok/s per sequence, {} ended naturally, {} hit max tokens",
+            m.name,
+            gens.len(),
+            tokens as f64 / gens.len() as f64,
+            tokens as f64 / (ms / 1000.0).max(1e-9),
+            stopped,
+            gens.len() - stopped
+        );
+        if let Some(first) = gens.first() {
+            let preview: String = first.generation.text.chars().take(240).collect();
+            println!("    e.g. {:?}…", preview);
+        }
+    }
+    Ok(())
+}
+
+/// A study's results as a table, then preference strengths and agreement.
+pub fn results(name: &str, r: &review::results::StudyResults) {
+    let plural = |n: u32, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    println!(
+        "{name}: {} from {} (means 1–5 with 95 % intervals)",
+        plural(r.submitted_items, "submitted item"),
+        plural(r.raters, "rater")
+    );
+    if r.submitted_items == 0 {
+        println!("no submitted ratings yet");
+        return;
+    }
+    let width = r
+        .models
+        .iter()
+        .map(|m| m.model.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut head = format!("{:width$}", "model");
+    for axis in review::results::AXES {
+        head.push_str(&format!("  {axis:>15}"));
+    }
+    head.push_str("  preferred  ties  all-bad  lost  harm: none/mild/severe (likely)");
+    println!("{head}");
+    for m in &r.models {
+        let mut line = format!("{:width$}", m.model);
+        for a in &m.axes {
+            let cell = match (a.mean, a.ci95) {
+                (Some(mean), Some(ci)) => format!("{mean:.2} ± {ci:.2}"),
+                (Some(mean), None) => format!("{mean:.2}"),
+                _ => "–".to_owned(),
+            };
+            line.push_str(&format!("  {cell:>15}"));
+        }
+        let p = &m.preference;
+        let h = &m.harm;
+        line.push_str(&format!(
+            "  {:>9}  {:>4}  {:>7}  {:>4}  {}/{}/{} ({})",
+            p.wins, p.ties, p.both_bad, p.losses, h.none, h.mild_moderate, h.severe, h.likely
+        ));
+        println!("{line}");
+    }
+    for st in &r.strengths {
+        if let (Some(share), Some(lo), Some(hi)) = (st.share, st.ci_low, st.ci_high) {
+            println!(
+                "preference strength of {} (Bradley–Terry share): {:.0} % (95 % CI {:.0}–{:.0} %) over {} comparisons",
+                st.model,
+                share * 100.0,
+                lo * 100.0,
+                hi * 100.0,
+                st.comparisons
+            );
+        }
+    }
+    for a in &r.agreement {
+        match a.alpha {
+            Some(alpha) => println!(
+                "agreement on {}: Krippendorff's α (ordinal) {alpha:.2} over {} answers scored by 2+ raters",
+                a.axis, a.units
+            ),
+            None => println!(
+                "agreement on {}: not computable ({} answers scored by 2+ raters, scores must vary)",
+                a.axis, a.units
+            ),
+        }
+    }
+}
+
+/// The CLI's label for a file state (problems in capitals, to stand out in the table).
+fn file_state_label(state: FileState) -> &'static str {
+    match state {
+        FileState::Intact => "intact",
+        FileState::Modified => "MODIFIED",
+        FileState::Missing => "MISSING",
+        FileState::Remote => "remote",
+    }
+}
+
+/// The header of the models table.
+pub fn models_header() {
+    println!(
+        "{:<28} {:<10} {:<9} {:<8} {:>10} {:<10} FILE",
+        "NAME", "ROLE", "KIND", "QUANT", "PARAMS", "STATE"
+    );
+}
+
+/// One registered model's row of the models table.
+pub fn registered_model_row(m: &ModelRecord, state: FileState) {
+    println!(
+        "{:<28} {:<10} {:<9} {:<8} {:>10} {:<10} {}",
+        m.name,
+        m.role,
+        m.kind,
+        m.quantization.as_deref().unwrap_or("-"),
+        m.parameter_count
+            .map_or("-".into(), |p| format!("{:.1}M", p as f64 / 1e6)),
+        file_state_label(state),
+        m.path
+            .as_deref()
+            .or(m.endpoint_url.as_deref())
+            .unwrap_or("-")
+    );
+}
+
+/// One row of the models table for a manifest model that is not registered;
+/// `present` says whether its file is already in the models folder.
+pub fn manifest_model_row(k: &ManifestModel, present: bool) {
+    println!(
+        "{:<28} {:<10} {:<9} {:<8} {:>10} {:<10} `llm4sweat models fetch {}` ({:.0} MB, {})",
+        k.name,
+        k.role,
+        "manifest",
+        "-",
+        "-",
+        if present {
+            "unregistered"
+        } else {
+            "not fetched"
+        },
+        k.name,
+        k.size as f64 / 1e6,
+        k.license
+    );
+}
