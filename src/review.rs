@@ -5,10 +5,10 @@
 //! size or timing. Answers are shown in an order shuffled per rater and item
 //! from a stored seed, so reopening shows the same order.
 //!
-//! - [`study`](self::study): setting a study up, assigning raters, generating its answers.
-//! - [`blinding`](self::blinding): answer order, the rater's queue and blinded item.
-//! - [`rating`](self::rating): saving and submitting ratings, the ratings export.
-//! - [`raters`](self::raters): rater profiles.
+//! - `study`: setting a study up, assigning raters, generating its answers.
+//! - `blinding`: answer order, the rater's queue and blinded item.
+//! - `rating`: saving and submitting ratings, the ratings export.
+//! - `raters`: rater profiles.
 //! - [`results`]: the coordinator's (unblinded) results.
 
 mod blinding;

@@ -67,7 +67,8 @@ fn bad_studies_are_refused_and_nothing_is_written() {
         f(&mut s);
         s
     };
-    let cases: Vec<(StudySpec, &dyn Fn(&ReviewError) -> bool)> = vec![
+    type Expect = &'static dyn Fn(&ReviewError) -> bool;
+    let cases: Vec<(StudySpec, Expect)> = vec![
         (spec(&pack, &MODELS[..1], vec![], 1), &|e| {
             matches!(e, ReviewError::ModelCount(1))
         }),
