@@ -60,6 +60,12 @@ macro_rules! vocabulary {
             }
         }
 
+        impl From<$name> for &'static str {
+            fn from(value: $name) -> Self {
+                value.as_str()
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.pad(self.as_str())
@@ -359,6 +365,10 @@ vocabulary! {
 mod tests {
     use super::*;
 
+    fn words<T: Copy + Into<&'static str>>(all: &[T]) -> Vec<String> {
+        all.iter().map(|&v| v.into().to_owned()).collect()
+    }
+
     /// Each enum lists exactly the words of its SQL `CHECK` in the first migration.
     #[test]
     fn enums_match_the_sql_checks() {
@@ -375,79 +385,16 @@ mod tests {
                 .map(|w| w.trim().trim_matches('\'').to_owned())
                 .collect()
         };
-        let words = |all: &[&str]| all.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let cases: Vec<(&str, Vec<String>)> = vec![
-            (
-                "specialty",
-                words(
-                    &Specialty::ALL
-                        .iter()
-                        .map(|v| v.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-            ),
-            (
-                "harm",
-                words(
-                    &HarmLevel::ALL
-                        .iter()
-                        .map(|v| v.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-            ),
-            (
-                "harm_likelihood",
-                words(
-                    &HarmLikelihood::ALL
-                        .iter()
-                        .map(|v| v.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-            ),
-            (
-                "verdict",
-                words(&Verdict::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()),
-            ),
-            (
-                "kind",
-                words(&ItemKind::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()),
-            ),
-            (
-                "origin",
-                words(
-                    &ItemOrigin::ALL
-                        .iter()
-                        .map(|v| v.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-            ),
-            (
-                "split",
-                words(
-                    &ItemSplit::ALL
-                        .iter()
-                        .map(|v| v.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-            ),
-            (
-                "review_status",
-                words(
-                    &ReviewStatus::ALL
-                        .iter()
-                        .map(|v| v.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-            ),
-            (
-                "role",
-                words(
-                    &ModelRole::ALL
-                        .iter()
-                        .map(|v| v.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-            ),
+            ("specialty", words(Specialty::ALL)),
+            ("harm", words(HarmLevel::ALL)),
+            ("harm_likelihood", words(HarmLikelihood::ALL)),
+            ("verdict", words(Verdict::ALL)),
+            ("kind", words(ItemKind::ALL)),
+            ("origin", words(ItemOrigin::ALL)),
+            ("split", words(ItemSplit::ALL)),
+            ("review_status", words(ReviewStatus::ALL)),
+            ("role", words(ModelRole::ALL)),
         ];
         for (column, expected) in cases {
             assert_eq!(check(column), expected, "{column}");

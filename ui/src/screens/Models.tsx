@@ -142,7 +142,7 @@ function ModelRow(props: { model: ModelView; onSaved: (m: ModelView) => void }) 
         </td>
         <td>
           {local ? (
-            <input class="num" type="number" min={1} aria-label={`${m.name} parallel sequences`} data-testid="model-parallel" value={par} onInput={(e) => setPar(e.currentTarget.value)} />
+            <input class="num" type="number" min={1} max={16} aria-label={`${m.name} parallel sequences`} data-testid="model-parallel" value={par} onInput={(e) => setPar(e.currentTarget.value)} />
           ) : (
             <span class="muted" title="Set by the remote server">—</span>
           )}
