@@ -73,8 +73,18 @@ pub struct GenerateSummary {
     pub completion_tokens: u64,
     /// Wall-clock seconds.
     pub elapsed_s: f64,
-    /// `(item, message)` for each failure.
-    pub errors: Vec<(String, String)>,
+    /// One entry per item that failed.
+    pub errors: Vec<ItemFailure>,
+}
+
+/// An item a run could not answer, and why.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemFailure {
+    /// The item's external id.
+    pub item: String,
+    /// What went wrong.
+    pub message: String,
 }
 
 impl GenerateSummary {
@@ -286,7 +296,10 @@ pub fn run(
                     summary.failed += 1;
                     summary
                         .errors
-                        .push((item.external_id.clone(), e.to_string()));
+                        .push(ItemFailure {
+                            item: item.external_id.clone(),
+                            message: e.to_string(),
+                        });
                 }
             }
             let elapsed = started.elapsed().as_secs_f64();

@@ -320,12 +320,17 @@ impl Store {
     }
 
     /// The domain pack this workspace was created with, if initialised.
-    pub fn workspace_pack(&self) -> Result<Option<(String, i64)>, StoreError> {
+    pub fn workspace_pack(&self) -> Result<Option<WorkspacePack>, StoreError> {
         self.conn
             .query_row(
                 "SELECT domain_pack, pack_version FROM workspace WHERE id = 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| {
+                    Ok(WorkspacePack {
+                        id: r.get(0)?,
+                        version: r.get(1)?,
+                    })
+                },
             )
             .optional()
             .ctx("reading the workspace")
@@ -361,6 +366,15 @@ impl Store {
             audit::append(tx, actor, action, entity, entity_id, details)
         })
     }
+}
+
+/// The domain pack a workspace was created with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspacePack {
+    /// The pack's id (`hyperhidrosis`).
+    pub id: String,
+    /// The version last loaded.
+    pub version: i64,
 }
 
 /// Tables that [`Store::count`] can count.

@@ -10,7 +10,7 @@ use llm4sweat::store::{ModelRecord, Store, Table};
 pub fn summary(store: &Store) -> Result<()> {
     println!("workspace: {}", store.path().display());
     match store.workspace_pack()? {
-        Some((pack, v)) => println!("domain pack: {pack} v{v}"),
+        Some(pack) => println!("domain pack: {} v{}", pack.id, pack.version),
         None => println!("domain pack: none (run `llm4sweat init`)"),
     }
     println!(

@@ -257,8 +257,8 @@ export type GenerateSummary = {
 	completion_tokens: number,
 	/**  Wall-clock seconds. */
 	elapsed_s: number | null,
-	/**  `(item, message)` for each failure. */
-	errors: ([string, string])[],
+	/**  One entry per item that failed. */
+	errors: ItemFailure[],
 };
 
 /**  A finished generation. */
@@ -307,6 +307,14 @@ export type HarmResult = {
 	severe: number,
 	/**  Of the harmful ones, those judged likely (medium or high likelihood). */
 	likely: number,
+};
+
+/**  An item a run could not answer, and why. */
+export type ItemFailure = {
+	/**  The item's external id. */
+	item: string,
+	/**  What went wrong. */
+	message: string,
 };
 
 /**  Whether an item is a direct question or a short clinical vignette. */

@@ -69,7 +69,7 @@ pub fn generate(args: GenerateArgs, quiet: bool, mut store: Store) -> Result<()>
         if let Some(mb) = super::peak_rss_mb() {
             println!("peak memory so far: {mb:.0} MB");
         }
-        for (item, err) in &summary.errors {
+        for generate::ItemFailure { item, message: err } in &summary.errors {
             eprintln!("  {item}: {err}");
         }
         failures += summary.failed;

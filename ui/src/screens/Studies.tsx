@@ -182,7 +182,7 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
               {m.cancelled ? " (cancelled)" : ""} · {m.completion_tokens} tokens in {(m.elapsed_s ?? 0).toFixed(1)} s
               {m.errors.length > 0 && (
                 <ul class="errors-list">
-                  {m.errors.slice(0, 5).map(([item, msg]) => (
+                  {m.errors.slice(0, 5).map(({ item, message: msg }) => (
                     <li key={item}>
                       {item}: {msg}
                     </li>
