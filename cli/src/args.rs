@@ -144,7 +144,7 @@ pub enum ExportCommand {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Csv)]
         format: Format,
-        /// Output file (default: standard output).
+        /// Output file, written atomically (default, or `-`: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -153,7 +153,7 @@ pub enum ExportCommand {
         /// Study name (default: the most recent study).
         #[arg(long)]
         study: Option<String>,
-        /// Output file (default: standard output).
+        /// Output file, written atomically (default, or `-`: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
     },

@@ -642,12 +642,7 @@ impl App {
         let store = lock(&self.store);
         let mut buf = Vec::new();
         let n = review::export_ratings_csv(&store, study_id, &mut buf)?;
-        llm4sweat::export::write_atomically(&path, &buf).map_err(|e| {
-            AppError::new(
-                ErrorCode::Io,
-                format!("could not write {}: {e}", path.display()),
-            )
-        })?;
+        llm4sweat::export::write_atomically(&path, &buf)?;
         Ok(n as i64)
     }
 

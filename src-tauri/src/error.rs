@@ -175,6 +175,17 @@ impl From<llm4sweat::domain::PackError> for AppError {
     }
 }
 
+impl From<llm4sweat::export::ExportError> for AppError {
+    fn from(e: llm4sweat::export::ExportError) -> Self {
+        use llm4sweat::export::ExportError;
+        match e {
+            ExportError::Store(s) => s.into(),
+            ExportError::NotRegular { .. } => Self::from_error(ErrorCode::Invalid, &e),
+            ExportError::Write { .. } => Self::from_error(ErrorCode::Io, &e),
+        }
+    }
+}
+
 impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
         Self::from_error(ErrorCode::Io, &e)

@@ -446,3 +446,118 @@ fn api_key_never_reaches_the_log() {
         );
     }
 }
+
+/// Regression: two exports to one `--out` at once produced a file that
+/// matched neither (one fixed temporary name); a symlink or FIFO target was
+/// replaced by a regular file without a word.
+#[test]
+fn concurrent_exports_are_each_complete_and_odd_targets_are_refused() {
+    let ws = Workspace::new();
+    let pack = llm4sweat::DomainPack::embedded_default().expect("pack");
+    drop(
+        llm4sweat::testkit::workspace_with_answers(
+            &ws.db(),
+            &pack,
+            llm4sweat::testkit::FakeModels::Remote,
+            &[
+                ("m-one", ModelRole::Baseline),
+                ("m-two", ModelRole::Baseline),
+            ],
+            None,
+            &|m, item| format!("answer {} to {item}, {}", m.id, "long text ".repeat(40)),
+        )
+        .expect("fixture"),
+    );
+    let reference = ws.ok(&["export", "generations", "--format", "csv"]);
+    assert_eq!(reference.lines().count(), 1 + 2 * 76);
+    assert_eq!(
+        ws.ok(&["export", "generations", "--format", "csv", "--out", "-"]),
+        reference,
+        "`--out -` is standard output"
+    );
+
+    let out = ws.path("same.csv");
+    let out_arg = out.to_str().expect("utf-8").to_owned();
+    for trial in 0..4 {
+        let children: Vec<_> = (0..3)
+            .map(|_| {
+                ws.cmd()
+                    .args([
+                        "export",
+                        "generations",
+                        "--format",
+                        "csv",
+                        "--out",
+                        &out_arg,
+                    ])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        for child in children {
+            let done = child.wait_with_output().expect("wait");
+            assert!(
+                done.status.success(),
+                "trial {trial}: {}",
+                String::from_utf8_lossy(&done.stderr)
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(&out).expect("read"),
+            reference,
+            "trial {trial}: the file must be one whole export"
+        );
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(ws.dir.path())
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A symlink and a FIFO are refused, named, and left as they were.
+    let link = ws.path("link.csv");
+    std::os::unix::fs::symlink(&out, &link).expect("symlink");
+    let fifo = ws.path("fifo.csv");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    for (target, kind) in [(&link, "symbolic link"), (&fifo, "FIFO")] {
+        let t = target.to_str().expect("utf-8");
+        for args in [
+            vec!["export", "generations", "--out", t],
+            vec!["export", "ratings", "--out", t],
+        ] {
+            let run = ws.run(&args);
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            if args[1] == "ratings" {
+                // No study yet: refused before the target is looked at.
+                assert!(!run.status.success(), "{stderr}");
+                continue;
+            }
+            assert!(!run.status.success(), "{args:?}");
+            assert!(
+                stderr.contains(&format!("{t} is a {kind}, not a regular file")),
+                "{stderr}"
+            );
+        }
+    }
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink()
+    );
+    let err = ws.run(&["export", "generations", "--out", "/nonexistent-dir-x/a.csv"]);
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("could not write /nonexistent-dir-x/a.csv"),
+        "{}",
+        String::from_utf8_lossy(&err.stderr)
+    );
+}

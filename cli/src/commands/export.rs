@@ -2,9 +2,11 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use llm4sweat::export::{ExportFormat, export_generations, export_generations_to_file};
+use llm4sweat::export::{
+    ExportFormat, ExportTarget, export_generations, export_generations_to_file,
+};
 use llm4sweat::review;
 use llm4sweat::store::Store;
 
@@ -19,12 +21,12 @@ pub fn run(cmd: ExportCommand, open: impl Fn() -> Result<Store>) -> Result<()> {
                 Format::Csv => ExportFormat::Csv,
                 Format::Jsonl => ExportFormat::Jsonl,
             };
-            match out {
-                Some(path) => {
+            match out.as_deref().map(ExportTarget::from_arg) {
+                Some(ExportTarget::File(path)) => {
                     let n = export_generations_to_file(&store, format, &path)?;
                     eprintln!("wrote {n} rows to {}", path.display());
                 }
-                None => {
+                Some(ExportTarget::Stdout) | None => {
                     let stdout = std::io::stdout();
                     let mut lock = stdout.lock();
                     export_generations(&store, format, &mut lock)?;
@@ -37,17 +39,16 @@ pub fn run(cmd: ExportCommand, open: impl Fn() -> Result<Store>) -> Result<()> {
             let record = super::results::find_study(&store, study.as_deref())?;
             let mut buf = Vec::new();
             let n = review::export_ratings_csv(&store, record.id, &mut buf)?;
-            match out {
-                Some(path) => {
-                    llm4sweat::export::write_atomically(&path, &buf)
-                        .with_context(|| format!("could not write {}", path.display()))?;
+            match out.as_deref().map(ExportTarget::from_arg) {
+                Some(ExportTarget::File(path)) => {
+                    llm4sweat::export::write_atomically(&path, &buf)?;
                     eprintln!(
                         "wrote {n} ratings of {:?} to {}",
                         record.name,
                         path.display()
                     );
                 }
-                None => std::io::stdout().write_all(&buf)?,
+                Some(ExportTarget::Stdout) | None => std::io::stdout().write_all(&buf)?,
             }
         }
     }
