@@ -137,14 +137,15 @@ pub struct DomainPack {
 /// Why a pack could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
-    /// A file could not be read.
+    /// A file could not be read (never a FIFO, device or directory, and
+    /// within a size cap: see [`MAX_MANIFEST_BYTES`], [`MAX_DATA_BYTES`]).
     #[error("could not read {path}: {source}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
+        /// Why.
         #[source]
-        source: std::io::Error,
+        source: crate::files::InputFileError,
     },
     /// A file could not be parsed.
     #[error("{file}: {message}")]
@@ -164,6 +165,56 @@ pub enum PackError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// The largest `pack.toml` read.
+pub const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+/// The largest `sources.json`, `seed_facts.json` or `eval_items.json` read.
+pub const MAX_DATA_BYTES: u64 = 16 * 1024 * 1024;
+/// The longest id (of a source, fact or item), in characters.
+pub const MAX_ID_CHARS: usize = 128;
+/// The longest title, statement or item text, in characters.
+pub const MAX_TEXT_CHARS: usize = 8_000;
+
+/// The parser's message with its line and column, without the snippet of
+/// the file the default message quotes (a pack path may point anywhere).
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {}", e.message())
+        }
+        None => e.message().to_owned(),
+    }
+}
+
+/// Checks one text field: not empty or blank, no NUL, at most `max` characters.
+fn check_text(
+    file: &str,
+    item: &str,
+    field: &str,
+    value: &str,
+    max: usize,
+) -> Result<(), PackError> {
+    let problem = if value.trim().is_empty() {
+        Some("is empty".to_owned())
+    } else if value.contains('\0') {
+        Some("contains a NUL character".to_owned())
+    } else {
+        let chars = value.chars().count();
+        (chars > max).then(|| format!("is {chars} characters long; the limit is {max}"))
+    };
+    match problem {
+        None => Ok(()),
+        Some(p) => Err(PackError::Invalid {
+            file: file.into(),
+            // An id that is itself the problem is not echoed whole.
+            item: item.chars().take(40).collect(),
+            message: format!("the {field} {p}"),
+        }),
+    }
 }
 
 const MANIFEST: &str = "pack.toml";
@@ -208,11 +259,17 @@ impl DomainPack {
         )
     }
 
-    /// Reads a pack from a folder.
+    /// Reads a pack from a folder: four regular text files, each under its
+    /// size cap.
     pub fn from_dir(dir: &Path) -> Result<Self, PackError> {
         let read = |name: &str| {
             let path = dir.join(name);
-            std::fs::read_to_string(&path).map_err(|source| PackError::Read { path, source })
+            let limit = if name == MANIFEST {
+                MAX_MANIFEST_BYTES
+            } else {
+                MAX_DATA_BYTES
+            };
+            crate::files::read_text(&path, limit).map_err(|source| PackError::Read { path, source })
         };
         Self::parse(
             &read(MANIFEST)?,
@@ -229,15 +286,13 @@ impl DomainPack {
         facts: &str,
         items: &str,
     ) -> Result<Self, PackError> {
-        let raw: toml::Table = toml::from_str(manifest).map_err(|e| PackError::Parse {
+        let toml_error = |e: toml::de::Error| PackError::Parse {
             file: MANIFEST.into(),
-            message: e.to_string(),
-        })?;
+            message: toml_message(manifest, &e),
+        };
+        let raw: toml::Table = toml::from_str(manifest).map_err(toml_error)?;
         check_rubric_axes(&raw)?;
-        let manifest: PackManifest = toml::from_str(manifest).map_err(|e| PackError::Parse {
-            file: MANIFEST.into(),
-            message: e.to_string(),
-        })?;
+        let manifest: PackManifest = toml::from_str(manifest).map_err(toml_error)?;
         let json = |file: &str, text: &str| PackError::Parse {
             file: file.into(),
             message: text.to_owned(),
@@ -264,6 +319,28 @@ impl DomainPack {
             item: item.into(),
             message,
         };
+        if self.manifest.version < 1 {
+            return Err(invalid(
+                MANIFEST,
+                "version",
+                format!(
+                    "the pack version must be 1 or more, got {}",
+                    self.manifest.version
+                ),
+            ));
+        }
+        for s in &self.sources {
+            check_text(SOURCES, &s.id, "id", &s.id, MAX_ID_CHARS)?;
+            check_text(SOURCES, &s.id, "title", &s.title, MAX_TEXT_CHARS)?;
+        }
+        for f in &self.facts {
+            check_text(FACTS, &f.id, "id", &f.id, MAX_ID_CHARS)?;
+            check_text(FACTS, &f.id, "statement", &f.statement, MAX_TEXT_CHARS)?;
+        }
+        for it in &self.items {
+            check_text(ITEMS, &it.id, "id", &it.id, MAX_ID_CHARS)?;
+            check_text(ITEMS, &it.id, "text", &it.text, MAX_TEXT_CHARS)?;
+        }
         if self.manifest.categories.is_empty() {
             return Err(invalid(
                 MANIFEST,

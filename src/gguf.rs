@@ -194,6 +194,9 @@ pub enum GgufErrorKind {
     /// The file could not be opened or read.
     #[error("could not read the file: {0}")]
     Io(#[from] io::Error),
+    /// The path is not a regular file (a FIFO, a device, a directory…).
+    #[error("it is a {0}, not a regular file")]
+    NotRegular(&'static str),
     /// The file is shorter than the four-byte magic number.
     #[error("not a GGUF file (it is {})", describe_small(*file_size))]
     TooSmall {
@@ -432,14 +435,15 @@ pub fn read_header(path: &Path) -> Result<GgufInfo, GgufError> {
         path: path.to_path_buf(),
         kind,
     };
+    // A FIFO would block the open and a device read forever: only regular
+    // files (a symlink is followed to one) are opened.
+    match crate::files::non_regular_kind(path) {
+        Ok(None) => {}
+        Ok(Some(kind)) => return Err(wrap(GgufErrorKind::NotRegular(kind))),
+        Err(e) => return Err(wrap(GgufErrorKind::Io(e))),
+    }
     let file = File::open(path).map_err(|e| wrap(GgufErrorKind::Io(e)))?;
     let meta = file.metadata().map_err(|e| wrap(GgufErrorKind::Io(e)))?;
-    if meta.is_dir() {
-        return Err(wrap(GgufErrorKind::Io(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            "it is a directory",
-        ))));
-    }
     read_header_from(file, meta.len()).map_err(wrap)
 }
 
@@ -1648,6 +1652,15 @@ mod tests {
         assert!(err.to_string().contains("could not read the file"), "{err}");
 
         let err = read_header(dir.path()).expect_err("directory");
-        assert!(matches!(err.kind, GgufErrorKind::Io(_)), "{err}");
+        assert!(
+            matches!(err.kind, GgufErrorKind::NotRegular("directory")),
+            "{err}"
+        );
+        // A device would be read forever; it is refused before it is opened.
+        let err = read_header(Path::new("/dev/zero")).expect_err("device");
+        assert!(
+            matches!(err.kind, GgufErrorKind::NotRegular("device")),
+            "{err}"
+        );
     }
 }

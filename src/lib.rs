@@ -10,6 +10,7 @@
 //! - [`inference`]: the [`inference::Backend`] trait, llama.cpp and OpenAI-compatible backends.
 //! - [`generate`]: resumable batch generation.
 //! - [`export`]: CSV / JSON Lines exports.
+//! - [`files`]: reading user-named input files safely (regular files only, size caps).
 //! - [`review`]: blind review studies, assignments and ratings.
 //! - [`stats`]: the statistics of study results (intervals, agreement, Bradley–Terry).
 //! - [`progress`]: progress reporting and cancellation for long jobs.
@@ -19,6 +20,7 @@
 
 pub mod domain;
 pub mod export;
+pub mod files;
 pub mod generate;
 pub mod gguf;
 pub mod ids;

@@ -66,18 +66,26 @@ impl Store {
     ) -> Result<LoadReport, StoreError> {
         self.write("loading the domain pack", |tx| {
             let now = now_utc();
-            if let Some((existing, _)) = tx
+            let existing = tx
                 .query_row("SELECT domain_pack, pack_version FROM workspace WHERE id = 1", [], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
                 })
                 .optional()
-                .ctx("reading the workspace")?
-                && existing != pack.manifest.id
-            {
-                return Err(StoreError::Conflict(format!(
-                    "this workspace was created for the {existing:?} domain pack, not {:?}; use another --db",
-                    pack.manifest.id
-                )));
+                .ctx("reading the workspace")?;
+            if let Some((existing, version)) = existing {
+                if existing != pack.manifest.id {
+                    return Err(StoreError::Conflict(format!(
+                        "this workspace was created for the {existing:?} domain pack, not {:?}; use another --db",
+                        pack.manifest.id
+                    )));
+                }
+                if pack.manifest.version < version {
+                    return Err(StoreError::Conflict(format!(
+                        "this workspace holds version {version} of the {existing:?} pack; version {} is older \
+                         and is not loaded (a pack version never goes backwards)",
+                        pack.manifest.version
+                    )));
+                }
             }
             tx.execute(
                 "INSERT INTO workspace (id, domain_pack, pack_version, created_at) VALUES (1, ?1, ?2, ?3)

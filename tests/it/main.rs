@@ -4,6 +4,7 @@ mod cli;
 mod engine;
 mod fetch;
 mod gguf;
+mod hostile;
 mod remote;
 mod review;
 mod rules;

@@ -1,0 +1,200 @@
+//! Hostile input files, through the CLI as a user would give them: each is
+//! refused quickly with a message that names the file and the problem, never
+//! its content, and nothing is written.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::util::Workspace;
+
+const PACK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/hyperhidrosis");
+const FILES: [&str; 4] = [
+    "pack.toml",
+    "sources.json",
+    "seed_facts.json",
+    "eval_items.json",
+];
+
+/// A copy of the shipped pack in `dir/name`, with `change` applied.
+fn pack_copy(dir: &Path, name: &str, change: impl FnOnce(&Path)) -> PathBuf {
+    let out = dir.join(name);
+    std::fs::create_dir_all(&out).expect("mkdir");
+    for f in FILES {
+        std::fs::copy(Path::new(PACK).join(f), out.join(f)).expect("copy");
+    }
+    change(&out);
+    out
+}
+
+fn mkfifo(path: &Path) {
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+}
+
+fn replace_in(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    assert!(text.contains(from), "{from:?} not in {}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).expect("write");
+}
+
+/// Runs the CLI with a deadline: a hang is a failure, not a stuck suite.
+fn run_within(ws: &Workspace, args: &[&str], limit: Duration) -> (bool, String) {
+    let mut child = ws
+        .cmd()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let out = child.wait_with_output().expect("output");
+            return (
+                status.success(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("llm4sweat {args:?} hung for {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn hostile_pack_files_are_refused_without_echoing_them() {
+    let ws = Workspace::new();
+    ws.ok(&["init"]);
+    let before = std::fs::read(ws.db()).expect("db");
+    let dir = ws.dir.path();
+    let secret = dir.join("secret.txt");
+    std::fs::write(&secret, "root:x:0:0:TOP-SECRET-LINE:/root:/bin/bash\n").expect("secret");
+    let long = "é".repeat(8_001);
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (
+            pack_copy(dir, "fifo", |p| {
+                std::fs::remove_file(p.join("pack.toml")).expect("rm");
+                mkfifo(&p.join("pack.toml"));
+            }),
+            "pack.toml: it is a FIFO, not a regular file",
+        ),
+        (
+            pack_copy(dir, "zero", |p| {
+                std::fs::remove_file(p.join("seed_facts.json")).expect("rm");
+                std::os::unix::fs::symlink("/dev/zero", p.join("seed_facts.json")).expect("ln");
+            }),
+            "seed_facts.json: it is a device, not a regular file",
+        ),
+        (
+            pack_copy(dir, "secret", |p| {
+                std::fs::remove_file(p.join("pack.toml")).expect("rm");
+                std::os::unix::fs::symlink(&secret, p.join("pack.toml")).expect("ln");
+            }),
+            "pack.toml: line 1, column",
+        ),
+        (
+            pack_copy(dir, "huge", |p| {
+                let f = std::fs::File::create(p.join("eval_items.json")).expect("create");
+                f.set_len(17 * 1024 * 1024).expect("grow");
+            }),
+            "eval_items.json: it is larger than the 16 MiB allowed",
+        ),
+        (
+            pack_copy(dir, "long", |p| {
+                replace_in(
+                    &p.join("seed_facts.json"),
+                    "\"statement\": \"",
+                    &format!("\"statement\": \"{long}"),
+                );
+            }),
+            "characters long; the limit is 8000",
+        ),
+        (
+            pack_copy(dir, "nul", |p| {
+                replace_in(
+                    &p.join("seed_facts.json"),
+                    "\"statement\": \"",
+                    "\"statement\": \"\\u0000",
+                );
+            }),
+            "the statement contains a NUL character",
+        ),
+        (
+            pack_copy(dir, "blank-id", |p| {
+                replace_in(
+                    &p.join("eval_items.json"),
+                    "\"id\": \"",
+                    "\"id\": \"   \", \"old\": \"",
+                );
+            }),
+            "the id is empty",
+        ),
+        (
+            pack_copy(dir, "negative", |p| {
+                replace_in(&p.join("pack.toml"), "version = 1", "version = -3");
+            }),
+            "the pack version must be 1 or more, got -3",
+        ),
+    ];
+    for (pack, expected) in cases {
+        let (ok, stderr) = run_within(
+            &ws,
+            &["init", "--pack", pack.to_str().expect("utf-8")],
+            Duration::from_secs(20),
+        );
+        assert!(!ok, "{}: accepted", pack.display());
+        assert!(stderr.contains(expected), "{}: {stderr}", pack.display());
+        assert!(!stderr.contains("TOP-SECRET"), "content echoed: {stderr}");
+    }
+    assert_eq!(
+        std::fs::read(ws.db()).expect("db"),
+        before,
+        "nothing written"
+    );
+
+    // A model file that is a FIFO is refused at once instead of hanging.
+    let fifo = dir.join("model.gguf");
+    mkfifo(&fifo);
+    let (ok, stderr) = run_within(
+        &ws,
+        &[
+            "models",
+            "add",
+            fifo.to_str().expect("utf-8"),
+            "--name",
+            "m",
+        ],
+        Duration::from_secs(20),
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("it is a FIFO, not a regular file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_pack_version_never_goes_backwards() {
+    let ws = Workspace::new();
+    let dir = ws.dir.path();
+    let v2 = pack_copy(dir, "v2", |p| {
+        replace_in(&p.join("pack.toml"), "version = 1", "version = 2")
+    });
+    ws.ok(&["init", "--pack", v2.to_str().expect("utf-8")]);
+    let v1 = pack_copy(dir, "v1", |_| {});
+    let out = ws.run(&["init", "--pack", v1.to_str().expect("utf-8")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("holds version 2") && stderr.contains("never goes backwards"),
+        "{stderr}"
+    );
+}
