@@ -95,6 +95,15 @@ pub enum StoreError {
     /// The study is not open for ratings.
     #[error("the study is closed")]
     StudyNotOpen,
+    /// A pack would rewrite items that answers, studies or assignments use.
+    #[error(
+        "the pack changes the text, kind or category of {} item(s) already answered or in a study ({}); \
+         an item in use is never rewritten, so its answers and ratings keep their question: \
+         give the changed items new ids (the old ones stay as they are); nothing was loaded",
+        .0.len(),
+        .0.join(", ")
+    )]
+    ItemsInUse(Vec<String>),
     /// A stored value does not decode into its type: the database was
     /// edited by hand or by another program. Nothing is guessed.
     #[error(transparent)]

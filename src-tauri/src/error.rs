@@ -87,6 +87,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(_)
             | StoreError::AlreadySubmitted(_)
             | StoreError::StudyNotOpen
+            | StoreError::ItemsInUse(_)
             | StoreError::NewerSchema { .. } => ErrorCode::Conflict,
             StoreError::CreateDir { .. } => ErrorCode::Io,
             StoreError::Sqlite { .. } | StoreError::BadColumn(_) | StoreError::Json { .. } => {

@@ -19,6 +19,11 @@ pub struct LoadReport {
     pub updated: u64,
     /// Rows already identical.
     pub unchanged: u64,
+    /// External ids of the items this load added.
+    pub added_items: Vec<String>,
+    /// External ids of the items whose kind, category or text this load
+    /// changed (only items no answer, study or assignment uses yet).
+    pub changed_items: Vec<String>,
 }
 
 /// An item as stored.
@@ -142,7 +147,47 @@ impl Store {
                     .ctx("linking a fact to its source")?;
                 }
             }
+            let mut added = Vec::new();
+            let mut changed = Vec::new();
+            let mut in_use = Vec::new();
             for it in &pack.items {
+                let current = tx
+                    .query_row(
+                        "SELECT id, kind, category, text FROM items WHERE external_id = ?1",
+                        [&it.id],
+                        |r| {
+                            Ok((
+                                r.get::<_, i64>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, String>(2)?,
+                                r.get::<_, String>(3)?,
+                            ))
+                        },
+                    )
+                    .optional()
+                    .ctx("reading an item")?;
+                match current {
+                    None => added.push(it.id.clone()),
+                    Some((id, kind, category, text))
+                        if (kind.as_str(), category.as_str(), text.as_str())
+                            != (it.kind.as_str(), it.category.as_str(), it.text.as_str()) =>
+                    {
+                        changed.push(it.id.clone());
+                        let used: bool = tx
+                            .query_row(
+                                "SELECT EXISTS (SELECT 1 FROM generations WHERE item_id = ?1)
+                                     OR EXISTS (SELECT 1 FROM study_items WHERE item_id = ?1)
+                                     OR EXISTS (SELECT 1 FROM assignments WHERE item_id = ?1)",
+                                [id],
+                                |r| r.get(0),
+                            )
+                            .ctx("checking whether an item is in use")?;
+                        if used {
+                            in_use.push(it.id.clone());
+                        }
+                    }
+                    Some(_) => {}
+                }
                 let existed = exists("items", "external_id", &it.id)?;
                 let strata = to_json(&it.strata, &format!("the strata of {}", it.id))?;
                 let provenance = serde_json::json!({ "pack": pack.manifest.id, "pack_version": pack.manifest.version })
@@ -169,6 +214,12 @@ impl Store {
                     .ctx("linking an item to its facts")?;
                 }
             }
+            if !in_use.is_empty() {
+                // Returning an error rolls the whole load back.
+                return Err(StoreError::ItemsInUse(in_use));
+            }
+            report.added_items = added;
+            report.changed_items = changed;
             if report.inserted + report.updated > 0 {
                 audit::append(
                     tx,
@@ -176,7 +227,13 @@ impl Store {
                     "load_pack",
                     "workspace",
                     Some(&pack.manifest.id),
-                    &serde_json::json!({ "version": pack.manifest.version, "inserted": report.inserted, "updated": report.updated }),
+                    &serde_json::json!({
+                        "version": pack.manifest.version,
+                        "inserted": report.inserted,
+                        "updated": report.updated,
+                        "added_items": report.added_items,
+                        "changed_items": report.changed_items,
+                    }),
                 )?;
             }
             Ok(report)

@@ -198,3 +198,99 @@ fn a_pack_version_never_goes_backwards() {
         "{stderr}"
     );
 }
+
+/// Regression: a pack reload with the same version and a changed item text
+/// rewrote the item in place, so stored answers (and ratings) sat under a
+/// question they never answered. An item in use is now never rewritten; an
+/// unused one may change, and the reload lists and audits what changed.
+#[test]
+fn a_pack_reload_never_moves_an_answer_to_another_question() {
+    let ws = Workspace::new();
+    let dir = ws.dir.path();
+    let v1 = pack_copy(dir, "v1", |_| {});
+    ws.ok(&["init", "--pack", v1.to_str().expect("utf-8")]);
+    {
+        let mut store = llm4sweat::Store::open(&ws.db()).expect("open");
+        let models = llm4sweat::testkit::register_fake_models(
+            &mut store,
+            llm4sweat::testkit::FakeModels::Remote,
+            &[("m", llm4sweat::vocab::ModelRole::Baseline)],
+        )
+        .expect("model");
+        let first = store
+            .items(&llm4sweat::store::ItemFilter {
+                limit: Some(1),
+                ..Default::default()
+            })
+            .expect("items");
+        llm4sweat::testkit::store_answers(
+            &mut store,
+            &models,
+            &[first[0].id],
+            &llm4sweat::SamplingParams::default(),
+            "s",
+            &|_, _| "an answer to the first question".into(),
+        )
+        .expect("answer");
+    }
+    let question = |ws: &Workspace, id: &str| -> String {
+        rusqlite::Connection::open(ws.db())
+            .expect("raw")
+            .query_row("SELECT text FROM items WHERE external_id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .expect("text")
+    };
+    let answered_text = question(&ws, "eval-001");
+    let eval_002 = question(&ws, "eval-002");
+
+    // eval-001 has an answer: changing it is refused, naming only it (eval-002
+    // changes too but is unused), and nothing changes.
+    let answered = pack_copy(dir, "answered", |p| {
+        replace_in(
+            &p.join("eval_items.json"),
+            &answered_text,
+            "A different question entirely?",
+        );
+        replace_in(
+            &p.join("eval_items.json"),
+            &eval_002,
+            "A reworded second question?",
+        );
+    });
+    let out = ws.run(&["init", "--pack", answered.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("1 item(s) already answered or in a study (eval-001)"),
+        "{stderr}"
+    );
+    assert_eq!(question(&ws, "eval-001"), answered_text);
+    assert_eq!(
+        question(&ws, "eval-002"),
+        eval_002,
+        "the refused load changed nothing"
+    );
+
+    // An unused item may change; the reload says which, and the audit log keeps the diff.
+    let unused = pack_copy(dir, "unused", |p| {
+        replace_in(
+            &p.join("eval_items.json"),
+            &eval_002,
+            "A reworded second question?",
+        );
+    });
+    let stdout = ws.ok(&["init", "--pack", unused.to_str().expect("utf-8")]);
+    assert!(stdout.contains("changed items: eval-002"), "{stdout}");
+    let details: String = rusqlite::Connection::open(ws.db())
+        .expect("raw")
+        .query_row(
+            "SELECT details FROM audit_log WHERE action = 'load_pack' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("audit");
+    let details: serde_json::Value = serde_json::from_str(&details).expect("json");
+    assert_eq!(details["changed_items"], serde_json::json!(["eval-002"]));
+    assert_eq!(question(&ws, "eval-001"), answered_text);
+}

@@ -32,6 +32,15 @@ pub fn init(
         report.updated,
         report.unchanged
     );
+    for (what, ids) in [
+        ("new items", &report.added_items),
+        ("changed items", &report.changed_items),
+    ] {
+        // The first load adds every item; list them only when a few change.
+        if !ids.is_empty() && ids.len() <= 20 {
+            println!("{what}: {}", ids.join(", "));
+        }
+    }
     println!(
         "{} sources, {} facts, {} items",
         store.count(Table::SeedSources)?,
