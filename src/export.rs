@@ -210,40 +210,13 @@ fn check_target(path: &Path) -> Result<(), ExportError> {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(());
     };
-    let t = meta.file_type();
-    if t.is_file() {
-        return Ok(());
+    match crate::files::kind_of(&meta.file_type()) {
+        None => Ok(()),
+        Some(kind) => Err(ExportError::NotRegular {
+            path: path.to_path_buf(),
+            kind,
+        }),
     }
-    let kind = if t.is_symlink() {
-        "symbolic link"
-    } else if t.is_dir() {
-        "directory"
-    } else {
-        non_regular_kind(&t)
-    };
-    Err(ExportError::NotRegular {
-        path: path.to_path_buf(),
-        kind,
-    })
-}
-
-#[cfg(unix)]
-fn non_regular_kind(t: &std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if t.is_fifo() {
-        "FIFO"
-    } else if t.is_char_device() || t.is_block_device() {
-        "device"
-    } else if t.is_socket() {
-        "socket"
-    } else {
-        "special file"
-    }
-}
-
-#[cfg(not(unix))]
-fn non_regular_kind(_: &std::fs::FileType) -> &'static str {
-    "special file"
 }
 
 /// Writes a file the safe way: refuses an existing non-regular target,

@@ -30,14 +30,20 @@ pub enum InputFileError {
 /// What kind of non-regular file `path` is, following symlinks; `None` for
 /// a regular file.
 pub fn non_regular_kind(path: &Path) -> std::io::Result<Option<&'static str>> {
-    let t = std::fs::metadata(path)?.file_type();
+    Ok(kind_of(&std::fs::metadata(path)?.file_type()))
+}
+
+/// A file type's name for messages, `None` for a regular file.
+pub fn kind_of(t: &std::fs::FileType) -> Option<&'static str> {
     if t.is_file() {
-        return Ok(None);
+        None
+    } else if t.is_symlink() {
+        Some("symbolic link")
+    } else if t.is_dir() {
+        Some("directory")
+    } else {
+        Some(special_kind(t))
     }
-    if t.is_dir() {
-        return Ok(Some("directory"));
-    }
-    Ok(Some(special_kind(&t)))
 }
 
 #[cfg(unix)]
