@@ -207,7 +207,7 @@ pub fn register_remote(
     let name = check_model_name(spec.name)?;
     let url = spec.url.trim();
     let bad = |reason| ModelError::BadEndpoint {
-        url: url.to_owned(),
+        url: without_credentials(url),
         reason,
     };
     let rest = url
@@ -252,6 +252,20 @@ pub fn register_remote(
         actor,
     )?;
     Ok(store.model_by_name(name)?)
+}
+
+/// `url` with any user name and password replaced by `***`, so that an
+/// error about a URL never repeats a key someone pasted into it.
+fn without_credentials(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => {
+            let sep = if scheme.is_empty() { "" } else { "://" };
+            format!("{scheme}{sep}***@{}", &rest[at + 1..])
+        }
+        None => url.to_owned(),
+    }
 }
 
 /// The allowed range of each engine setting.

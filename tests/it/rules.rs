@@ -294,9 +294,24 @@ fn the_cli_and_the_app_refuse_the_same_input_the_same_way() {
         );
         assert_eq!(snapshot(&ws), before, "{}: something was written", c.what);
     }
-    // Nothing ever stored the key that was in the refused URL.
+    // Nothing ever stored, or repeated, the key that was in the refused URL.
     let db = std::fs::read(ws.db()).expect("read db");
     assert!(!db.windows(11).any(|w| w == b"sk-live-123"));
+    let err = app
+        .add_remote_model(
+            "r",
+            "https://user:sk-live-123@api.example.org/v1",
+            "m",
+            None,
+            ModelRole::Baseline,
+        )
+        .expect_err("credentials");
+    assert!(
+        err.message.contains("\"https://***@api.example.org/v1\"")
+            && !err.message.contains("sk-live"),
+        "{}",
+        err.message
+    );
 
     // Accepted input lands the same way from both, and the audit log says who acted.
     ws.ok(&["rater", "add", " Dr. Cli ", "--specialty", "other"]);
