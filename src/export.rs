@@ -344,11 +344,7 @@ mod tests {
         let link = dir.path().join("link.csv");
         std::os::unix::fs::symlink(&real, &link).expect("symlink");
         let fifo = dir.path().join("fifo.csv");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .expect("mkfifo");
-        assert!(made.success());
+        crate::files::mkfifo(&fifo);
         let cases = [
             (link.clone(), "symbolic link"),
             (fifo.clone(), "FIFO"),

@@ -89,6 +89,16 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, InputFileError> {
     String::from_utf8(bytes).map_err(|_| InputFileError::NotText)
 }
 
+/// Makes a FIFO at `path`, for the tests of refusals.
+#[cfg(test)]
+pub(crate) fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,13 +113,7 @@ mod tests {
         let link = dir.path().join("link.txt");
         std::os::unix::fs::symlink(&ok, &link).expect("symlink");
         let fifo = dir.path().join("fifo");
-        assert!(
-            std::process::Command::new("mkfifo")
-                .arg(&fifo)
-                .status()
-                .expect("mkfifo")
-                .success()
-        );
+        mkfifo(&fifo);
         let binary = dir.path().join("bin");
         std::fs::write(&binary, [0xff, 0xfe, 0x00]).expect("write");
         assert_eq!(read_text(&ok, 1024).expect("ok"), "fine");

@@ -521,13 +521,7 @@ fn concurrent_exports_are_each_complete_and_odd_targets_are_refused() {
     let link = ws.path("link.csv");
     std::os::unix::fs::symlink(&out, &link).expect("symlink");
     let fifo = ws.path("fifo.csv");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .expect("mkfifo")
-            .success()
-    );
+    crate::util::mkfifo(&fifo);
     for (target, kind) in [(&link, "symbolic link"), (&fifo, "FIFO")] {
         let t = target.to_str().expect("utf-8");
         for args in [

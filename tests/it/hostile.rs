@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::util::Workspace;
+use crate::util::{Workspace, mkfifo};
 
 const PACK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/hyperhidrosis");
 const FILES: [&str; 4] = [
@@ -25,16 +25,6 @@ fn pack_copy(dir: &Path, name: &str, change: impl FnOnce(&Path)) -> PathBuf {
     }
     change(&out);
     out
-}
-
-fn mkfifo(path: &Path) {
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(path)
-            .status()
-            .expect("mkfifo")
-            .success()
-    );
 }
 
 fn replace_in(path: &Path, from: &str, to: &str) {

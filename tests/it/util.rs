@@ -99,6 +99,12 @@ impl Workspace {
     }
 }
 
+/// Makes a FIFO at `path` (a file that would block whoever opens it).
+pub fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
 /// Writes `bytes` to a new file under `dir`.
 pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
