@@ -8,8 +8,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::gguf;
-use crate::inference::local::{EngineConfig, LocalEngine};
+use crate::inference::local::EngineConfig;
 use crate::inference::remote::{RemoteBackend, RemoteConfig};
+use crate::inference::worker::WorkerEngine;
 use crate::inference::{
     Backend, ChatMessage, FinishReason, GenerationRequest, InferenceError, Role, SamplingParams,
     sha256_hex,
@@ -141,7 +142,9 @@ pub fn engine_config(
 }
 
 /// Starts the backend for a registered model. Local files are checked (header
-/// only) before llama.cpp sees them.
+/// only) before llama.cpp sees them, then run in a supervised engine process
+/// ([`WorkerEngine`]), so a llama.cpp abort is an error, not the end of the
+/// caller.
 pub fn open_backend(
     model: &ModelRecord,
     config: EngineConfig,
@@ -156,7 +159,7 @@ pub fn open_backend(
                 });
             }
             gguf::read_header(path)?;
-            Ok(Box::new(LocalEngine::load(path, config)?))
+            Ok(Box::new(WorkerEngine::load(path, config)?))
         }
         (None, Some(url)) => {
             // Only the host: a URL's path or query may carry a key.
@@ -184,6 +187,46 @@ pub fn open_backend(
             model: model.name.clone(),
             path: "(none)".into(),
         }),
+    }
+}
+
+/// Starts the backend for a registered model like [`open_backend`] and
+/// remembers the outcome with the model ([`note_load_result`]).
+pub fn open_backend_noted(
+    store: &mut Store,
+    model: &ModelRecord,
+    config: EngineConfig,
+) -> Result<Box<dyn Backend>, GenerateError> {
+    let result = open_backend(model, config);
+    note_load_result(store, model, &result);
+    result
+}
+
+/// Remembers with the model whether its engine started: a local model whose
+/// engine could not start (llama.cpp refused the file, or its engine process
+/// crashed while loading it) is marked as failing to load, with the reason;
+/// a start clears an earlier mark. Other errors (a missing file, a bad
+/// header, a remote endpoint) are not marks. A failure to record is logged,
+/// never put before the backend's own result.
+pub fn note_load_result<T>(
+    store: &mut Store,
+    model: &ModelRecord,
+    result: &Result<T, GenerateError>,
+) {
+    let noted = match result {
+        Err(
+            e @ GenerateError::Inference(
+                InferenceError::Load { .. } | InferenceError::Crashed { .. },
+            ),
+        ) => {
+            tracing::info!(model = %model.name, error = %e, "the model failed to load");
+            store.set_model_load_failure(model.id, Some(&e.to_string()))
+        }
+        Ok(_) if model.load_failure.is_some() => store.set_model_load_failure(model.id, None),
+        _ => Ok(()),
+    };
+    if let Err(e) = noted {
+        tracing::warn!(model = %model.name, error = %e, "could not record whether the model loads");
     }
 }
 

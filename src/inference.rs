@@ -1,11 +1,14 @@
 //! Text generation: the [`Backend`] trait and the types every backend shares.
 //!
-//! Two backends implement it: [`local::LocalEngine`] runs a GGUF model through
-//! llama.cpp on a thread that owns the llama.cpp context, and
+//! Three backends implement it: [`local::LocalEngine`] runs a GGUF model through
+//! llama.cpp on a thread that owns the llama.cpp context,
+//! [`worker::WorkerEngine`] runs a `LocalEngine` in a supervised child process
+//! (what the adapters use: a llama.cpp abort cannot take them down), and
 //! [`remote::RemoteBackend`] speaks the OpenAI-compatible chat-completions API.
 
 pub mod local;
 pub mod remote;
+pub mod worker;
 
 use std::fmt;
 
@@ -184,8 +187,10 @@ pub struct BackendInfo {
     pub description: String,
 }
 
-/// Errors of text generation.
-#[derive(Debug, thiserror::Error)]
+/// Errors of text generation. Serializable: the engine process sends them to
+/// its parent.
+#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InferenceError {
     /// llama.cpp could not load the model file.
     #[error("could not load model {path}: {reason}")]
@@ -212,6 +217,15 @@ pub enum InferenceError {
     /// The engine thread is gone (it panicked or was shut down).
     #[error("the inference engine stopped unexpectedly")]
     EngineGone,
+    /// The engine process died (llama.cpp aborted or was killed) while
+    /// working; the next request starts a fresh one.
+    #[error("the engine process running {path} crashed: {reason}")]
+    Crashed {
+        /// The model file.
+        path: String,
+        /// How it ended and llama.cpp's last log line.
+        reason: String,
+    },
     /// The remote endpoint could not be reached or timed out.
     #[error("request to {url} failed: {reason}")]
     Transport {
@@ -278,6 +292,12 @@ pub trait Backend: Send + Sync {
         on_done: &mut DoneSink<'_>,
         cancel: &CancelToken,
     );
+
+    /// Peak resident memory, in MB, of the separate process that runs the
+    /// model (an engine process), when there is one and it can be read.
+    fn engine_peak_rss_mb(&self) -> Option<f64> {
+        None
+    }
 
     /// Generates one answer, streaming its pieces to `on_token`.
     fn generate(

@@ -39,6 +39,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_review_indexes",
         include_str!("store/migrations/0002_review_indexes.sql"),
     ),
+    (
+        "0003_model_load_failures",
+        include_str!("store/migrations/0003_model_load_failures.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

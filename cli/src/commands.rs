@@ -10,14 +10,15 @@ pub mod rater;
 pub mod results;
 pub mod workspace;
 
-/// Starts a model's backend; a missing file gets the CLI's hint on what to run
+/// Starts a model's backend (a load failure is remembered with the model); a missing file gets the CLI's hint on what to run
 /// (the core's message names no command).
 pub fn open_backend(
+    store: &mut llm4sweat::store::Store,
     record: &llm4sweat::store::ModelRecord,
     cfg: llm4sweat::inference::local::EngineConfig,
 ) -> anyhow::Result<Box<dyn llm4sweat::Backend>> {
     use llm4sweat::generate::{self, GenerateError};
-    generate::open_backend(record, cfg).map_err(|e| match e {
+    generate::open_backend_noted(store, record, cfg).map_err(|e| match e {
         GenerateError::MissingFile { .. } => anyhow::anyhow!(
             "{e}\nhint: run `llm4sweat models fetch {}` or `llm4sweat models add PATH --name {}`",
             record.name,
@@ -29,8 +30,5 @@ pub fn open_backend(
 
 /// Peak resident memory of this process in MB (Linux; None elsewhere).
 pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+    llm4sweat::inference::worker::peak_rss_mb()
 }

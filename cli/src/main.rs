@@ -20,6 +20,12 @@ use llm4sweat::workspace::WorkspacePaths;
 use crate::args::{Cli, Command};
 
 fn main() -> ExitCode {
+    // Started again as the supervised llama.cpp process of a parent `llm4sweat`.
+    if std::env::args_os().nth(1).as_deref()
+        == Some(llm4sweat::inference::worker::WORKER_ARG.as_ref())
+    {
+        return llm4sweat::inference::worker::serve();
+    }
     let cli = Cli::parse();
     logging::init(cli.verbose);
     match run(cli) {

@@ -146,12 +146,18 @@ pub fn registered_model_row(m: &ModelRecord, state: FileState) {
         m.quantization.as_deref().unwrap_or("-"),
         m.parameter_count
             .map_or("-".into(), |p| format!("{:.1}M", p as f64 / 1e6)),
-        file_state_label(state),
+        match (state, &m.load_failure) {
+            (FileState::Intact, Some(_)) => "LOAD FAILS",
+            _ => file_state_label(state),
+        },
         m.path
             .as_deref()
             .or(m.endpoint_url.as_deref())
             .unwrap_or("-")
     );
+    if let Some(f) = &m.load_failure {
+        println!("    failed to load ({}): {}", f.at, f.reason);
+    }
 }
 
 /// One row of the models table for a manifest model that is not registered;

@@ -67,6 +67,9 @@ pub struct ModelView {
     pub gpu_layers: u32,
     /// Parallel sequences.
     pub n_parallel: u32,
+    /// Why its engine last failed to start (llama.cpp refused the file or
+    /// crashed on it), until it starts again.
+    pub load_error: Option<String>,
 }
 
 /// A model from the manifest.
@@ -259,6 +262,7 @@ impl App {
             threads: cfg.threads,
             gpu_layers: cfg.gpu_layers,
             n_parallel: cfg.n_parallel,
+            load_error: m.load_failure.as_ref().map(|f| f.reason.clone()),
         })
     }
 
@@ -660,7 +664,10 @@ impl App {
         }
         let rec = lock(&self.store).model_by_name(model)?;
         let cfg = generate::engine_config(&rec, None, None, Some(1));
-        let backend: Arc<dyn Backend> = Arc::from(generate::open_backend(&rec, cfg)?);
+        // Loading takes a while: the store stays free meanwhile.
+        let opened = generate::open_backend(&rec, cfg);
+        generate::note_load_result(&mut lock(&self.store), &rec, &opened);
+        let backend: Arc<dyn Backend> = Arc::from(opened?);
         lock(&self.engines).insert(model.to_owned(), backend.clone());
         Ok(backend)
     }

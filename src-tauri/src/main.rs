@@ -5,6 +5,12 @@
 )]
 
 fn main() -> std::process::ExitCode {
+    // Started again as the supervised llama.cpp process of the app.
+    if std::env::args_os().nth(1).as_deref()
+        == Some(llm4sweat::inference::worker::WORKER_ARG.as_ref())
+    {
+        return llm4sweat::inference::worker::serve();
+    }
     match llm4sweat_desktop::run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -224,7 +224,9 @@ pub fn generate_study_answers(
         if missing == 0 {
             continue;
         }
-        let backend = open(&model)?;
+        let opened = open(&model);
+        generate::note_load_result(store, &model, &opened);
+        let backend = opened?;
         summaries.push(generate::run(
             store,
             backend.as_ref(),

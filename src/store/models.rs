@@ -51,6 +51,19 @@ pub struct ModelRecord {
     pub verified_mtime: Option<i64>,
     /// When it was registered.
     pub created_at: String,
+    /// Why its engine last failed to start, until it starts again or the
+    /// model is registered anew.
+    pub load_failure: Option<LoadFailure>,
+}
+
+/// A model whose engine could not start: llama.cpp refused the file or the
+/// engine process crashed while loading it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadFailure {
+    /// The error, as shown to the user.
+    pub reason: String,
+    /// When (UTC, RFC 3339).
+    pub at: String,
 }
 
 /// A local GGUF model to register.
@@ -97,7 +110,7 @@ pub struct NewRemoteModel {
 
 const COLUMNS: &str = "id, name, kind, role, path, sha256, size_bytes, architecture, parameter_count, quantization,
     context_length, chat_template, endpoint_url, remote_model, api_key_env, parent_model_id, round_id, settings,
-    verified_mtime, created_at";
+    verified_mtime, created_at, load_error, load_error_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<ModelRecord> {
     let id: i64 = r.get(0)?;
@@ -126,6 +139,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ModelRecord> {
         settings: at.json(r, 17, "settings")?,
         verified_mtime: r.get(18)?,
         created_at: r.get(19)?,
+        load_failure: match (
+            r.get::<_, Option<String>>(20)?,
+            r.get::<_, Option<String>>(21)?,
+        ) {
+            (Some(reason), Some(at)) => Some(LoadFailure { reason, at }),
+            _ => None,
+        },
     })
 }
 
@@ -146,7 +166,7 @@ impl Store {
                    sha256 = excluded.sha256, size_bytes = excluded.size_bytes, architecture = excluded.architecture,
                    parameter_count = excluded.parameter_count, quantization = excluded.quantization,
                    context_length = excluded.context_length, chat_template = excluded.chat_template,
-                   verified_mtime = excluded.verified_mtime",
+                   verified_mtime = excluded.verified_mtime, load_error = NULL, load_error_at = NULL",
                 params![
                     m.name,
                     m.role,
@@ -204,6 +224,24 @@ impl Store {
                 &serde_json::json!({ "name": m.name, "endpoint_url": m.endpoint_url }),
             )?;
             Ok(id)
+        })
+    }
+
+    /// Records why a model's engine failed to start (`Some`), or that it
+    /// started (`None`, clearing an earlier failure).
+    pub fn set_model_load_failure(
+        &mut self,
+        id: ModelId,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.write("recording whether a model loads", |tx| {
+            tx.execute(
+                "UPDATE models SET load_error = ?2, load_error_at = CASE WHEN ?2 IS NULL THEN NULL ELSE ?3 END
+                 WHERE id = ?1",
+                params![id, reason, now_utc()],
+            )
+            .ctx("recording whether a model loads")?;
+            Ok(())
         })
     }
 

@@ -11,3 +11,4 @@ mod rules;
 mod store;
 mod stub_server;
 mod util;
+mod worker;

@@ -405,6 +405,11 @@ export type ModelView = {
 	gpu_layers: number,
 	/**  Parallel sequences. */
 	n_parallel: number,
+	/**
+	 *  Why its engine last failed to start (llama.cpp refused the file or
+	 *  crashed on it), until it starts again.
+	 */
+	load_error: string | null,
 };
 
 /**  A rater's preference as the review screen sends and shows it. */

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use llm4sweat::inference::local::{EngineConfig, LocalEngine};
+use llm4sweat::inference::local::EngineConfig;
+use llm4sweat::inference::worker::WorkerEngine;
 use llm4sweat::store::Store;
 
 use crate::args::BenchArgs;
@@ -38,12 +39,14 @@ pub fn bench(args: BenchArgs, open: impl Fn() -> Result<Store>) -> Result<()> {
         n_parallel: max_par,
         n_batch: 512,
     };
-    let engine = LocalEngine::load(&path, cfg)?;
+    let engine = WorkerEngine::load(&path, cfg)?;
+    let mut engine_rss: Option<f64> = None;
     let reps = args.reps.max(1);
     let mut pp = Vec::new();
     let mut tg = Vec::new();
     for _ in 0..reps {
-        let r = engine.bench(args.pp, args.tg, 1)?;
+        let (r, rss) = engine.bench(args.pp, args.tg, 1)?;
+        engine_rss = rss.or(engine_rss);
         pp.push(r.prompt_tps);
         tg.push(r.gen_tps);
     }
@@ -51,7 +54,9 @@ pub fn bench(args: BenchArgs, open: impl Fn() -> Result<Store>) -> Result<()> {
     for &n in &args.parallel {
         let mut v = Vec::new();
         for _ in 0..reps {
-            v.push(engine.bench(args.npp, args.tg, n)?.gen_tps);
+            let (r, rss) = engine.bench(args.npp, args.tg, n)?;
+            engine_rss = rss.or(engine_rss);
+            v.push(r.gen_tps);
         }
         batched.push((n, median(v)));
     }
@@ -60,7 +65,7 @@ pub fn bench(args: BenchArgs, open: impl Fn() -> Result<Store>) -> Result<()> {
         let out = serde_json::json!({
             "model": path.display().to_string(), "threads": args.threads,
             "pp": args.pp, "tg": args.tg, "npp": args.npp, "reps": reps,
-            "pp_tps": pp, "tg_tps": tg, "peak_rss_mb": super::peak_rss_mb(),
+            "pp_tps": pp, "tg_tps": tg, "peak_rss_mb": engine_rss, "cli_peak_rss_mb": super::peak_rss_mb(),
             "batched": batched.iter().map(|(n, t)| serde_json::json!({"parallel": n, "gen_tps": t})).collect::<Vec<_>>(),
         });
         println!("{out}");

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 
 use llm4sweat::domain::DomainPack;
 use llm4sweat::generate;
-use llm4sweat::inference::local::LocalEngine;
+use llm4sweat::inference::worker::WorkerEngine;
 use llm4sweat::store::Store;
 
 use crate::args::ChatArgs;
@@ -15,7 +15,7 @@ use crate::progress::cancel_on_ctrl_c;
 
 /// `chat`: asks a model one question and streams the answer.
 pub fn chat(args: ChatArgs, open: impl Fn() -> Result<Store>) -> Result<()> {
-    let store = open()?;
+    let mut store = open()?;
     let record = store.model_by_name(&args.model)?;
     let pack = DomainPack::embedded_default()?;
     let cfg = generate::engine_config(
@@ -30,11 +30,13 @@ pub fn chat(args: ChatArgs, open: impl Fn() -> Result<Store>) -> Result<()> {
             .path
             .as_deref()
             .context("--show-prompt needs a local model")?;
-        let engine = LocalEngine::load(std::path::Path::new(path), cfg)?;
+        let path = std::path::Path::new(path);
+        llm4sweat::gguf::read_header(path)?;
+        let engine = WorkerEngine::load(path, cfg)?;
         print!("{}", engine.render_prompt(&messages)?);
         return Ok(());
     }
-    let backend = open_backend(&record, cfg)?;
+    let backend = open_backend(&mut store, &record, cfg)?;
     let request = llm4sweat::GenerationRequest {
         messages,
         params: args.sampling.params(),

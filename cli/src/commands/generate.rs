@@ -46,7 +46,7 @@ pub fn generate(args: GenerateArgs, quiet: bool, mut store: Store) -> Result<()>
             args.engine.gpu_layers,
             args.engine.parallel,
         );
-        let backend: Box<dyn Backend> = open_backend(&record, cfg)?;
+        let backend: Box<dyn Backend> = open_backend(&mut store, &record, cfg)?;
         let summary = generate::run(
             &mut store,
             backend.as_ref(),
@@ -66,8 +66,12 @@ pub fn generate(args: GenerateArgs, quiet: bool, mut store: Store) -> Result<()>
             summary.elapsed_s,
             summary.tokens_per_s()
         );
-        if let Some(mb) = super::peak_rss_mb() {
-            println!("peak memory so far: {mb:.0} MB");
+        match (super::peak_rss_mb(), backend.engine_peak_rss_mb()) {
+            (Some(mb), Some(engine)) => println!(
+                "peak memory so far: {mb:.0} MB here, {engine:.0} MB in the engine process"
+            ),
+            (Some(mb), None) => println!("peak memory so far: {mb:.0} MB"),
+            _ => {}
         }
         for generate::ItemFailure { item, message: err } in &summary.errors {
             eprintln!("  {item}: {err}");

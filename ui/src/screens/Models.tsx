@@ -118,6 +118,11 @@ function ModelRow(props: { model: ModelView; onSaved: (m: ModelView) => void }) 
           <div class="muted small path" title={m.location}>
             {m.location}
           </div>
+          {m.load_error ? (
+            <div class="load-error small" role="status" data-testid="model-load-error" title={m.load_error}>
+              Failed to load: {m.load_error}
+            </div>
+          ) : null}
         </td>
         <td>{m.role}</td>
         <td class="small">{details.join(" · ")}</td>

@@ -1,0 +1,210 @@
+//! llama.cpp in a supervised engine process: an abort or a kill of the engine
+//! becomes an error in this (parent) process, which lives on and answers the
+//! next request with a fresh engine.
+
+use std::path::{Path, PathBuf};
+
+use llm4sweat::generate;
+use llm4sweat::inference::local::EngineConfig;
+use llm4sweat::inference::worker::{Launcher, WorkerEngine, set_launcher};
+use llm4sweat::inference::{
+    Backend, ChatMessage, FinishReason, GenerationRequest, InferenceError, Role, SamplingParams,
+};
+use llm4sweat::progress::CancelToken;
+use llm4sweat::store::Store;
+
+use crate::util::{Workspace, smollm2};
+
+/// This test binary cannot serve engine processes: the CLI binary does.
+fn use_cli_engine() {
+    assert!(
+        set_launcher(Launcher::program(env!("CARGO_BIN_EXE_llm4sweat"))),
+        "another launcher was set first"
+    );
+}
+
+fn config() -> EngineConfig {
+    EngineConfig {
+        threads: 2,
+        n_parallel: 2,
+        n_ctx_per_seq: 512,
+        ..EngineConfig::default()
+    }
+}
+
+fn request(max_tokens: u32) -> GenerationRequest {
+    GenerationRequest {
+        messages: vec![ChatMessage::new(
+            Role::User,
+            "Why do my hands sweat so much?",
+        )],
+        params: SamplingParams {
+            max_tokens,
+            ..SamplingParams::default()
+        },
+    }
+}
+
+/// A copy of the real model with the 32-bit integer value of `key` replaced:
+/// a file whose header is sound but that llama.cpp asserts on.
+fn patched_model(dir: &Path, key: &str, value: u32) -> PathBuf {
+    let mut data = std::fs::read(smollm2()).expect("read model");
+    let mut needle = (key.len() as u64).to_le_bytes().to_vec();
+    needle.extend_from_slice(key.as_bytes());
+    let at = data
+        .windows(needle.len())
+        .position(|w| w == needle.as_slice())
+        .expect("key in the model");
+    let ty = at + needle.len();
+    assert_eq!(&data[ty..ty + 4], &4u32.to_le_bytes(), "{key} is a u32");
+    data[ty + 4..ty + 8].copy_from_slice(&value.to_le_bytes());
+    let path = dir.join(format!("{key}-{value}.gguf"));
+    std::fs::write(&path, data).expect("write patched model");
+    path
+}
+
+#[test]
+fn an_engine_abort_is_an_error_and_the_next_request_gets_a_fresh_engine() {
+    use_cli_engine();
+    let ws = Workspace::new();
+    let bad = patched_model(ws.dir.path(), "llama.block_count", 0);
+
+    // llama.cpp aborts on this file; here it is an error naming the file,
+    // the signal and llama.cpp's assertion.
+    let err = WorkerEngine::load(&bad, config()).expect_err("llama.cpp aborts");
+    let text = err.to_string();
+    assert!(matches!(err, InferenceError::Load { .. }), "{err:?}");
+    assert!(text.contains(&bad.display().to_string()), "{text}");
+    assert!(text.contains("SIGABRT"), "{text}");
+    assert!(text.contains("GGML_ASSERT"), "{text}");
+    assert!(
+        !text.contains("/root/"),
+        "build paths are shortened: {text}"
+    );
+
+    // This process lives on, and the good model answers.
+    let engine = WorkerEngine::load(&smollm2(), config()).expect("good model");
+    let out = engine
+        .generate(&request(8), &mut |_| {}, &CancelToken::new())
+        .expect("answer");
+    assert!(out.completion_tokens > 0);
+    assert_ne!(engine.process_id(), Some(std::process::id()));
+}
+
+#[test]
+fn a_killed_engine_ends_what_was_in_flight_and_is_restarted() {
+    use_cli_engine();
+    let engine = WorkerEngine::load(&smollm2(), config()).expect("load");
+    let first = engine.process_id().expect("running");
+    let requests = vec![request(400), request(400)];
+    let mut results = Vec::new();
+    let mut killed = false;
+    engine.generate_batch(
+        &requests,
+        &mut |_, _| {
+            if !killed {
+                killed = true;
+                let status = std::process::Command::new("kill")
+                    .args(["-9", &first.to_string()])
+                    .status()
+                    .expect("kill");
+                assert!(status.success());
+            }
+        },
+        &mut |i, r| results.push((i, r)),
+        &CancelToken::new(),
+    );
+    assert_eq!(results.len(), 2, "every request ends");
+    for (_, r) in &results {
+        let err = r.as_ref().expect_err("killed mid-answer");
+        assert!(matches!(err, InferenceError::Crashed { .. }), "{err:?}");
+        assert!(err.to_string().contains("SIGKILL"), "{err}");
+    }
+    assert_eq!(engine.process_id(), None, "the dead engine is forgotten");
+
+    // The next request starts a fresh engine process.
+    let out = engine
+        .generate(&request(8), &mut |_| {}, &CancelToken::new())
+        .expect("answer from a fresh engine");
+    assert!(out.completion_tokens > 0);
+    let second = engine.process_id().expect("running again");
+    assert_ne!(second, first);
+
+    // It stays warm: a second request uses the same process.
+    engine
+        .generate(&request(4), &mut |_| {}, &CancelToken::new())
+        .expect("answer");
+    assert_eq!(engine.process_id(), Some(second));
+}
+
+#[test]
+fn cancel_reaches_the_engine_process() {
+    use_cli_engine();
+    let engine = WorkerEngine::load(&smollm2(), config()).expect("load");
+    let cancel = CancelToken::new();
+    let mut pieces = 0;
+    let out = engine
+        .generate(
+            &request(450),
+            &mut |_| {
+                pieces += 1;
+                cancel.cancel();
+            },
+            &cancel,
+        )
+        .expect("cancelled answer");
+    assert_eq!(out.finish_reason, FinishReason::Cancelled);
+    assert!(out.completion_tokens < 100, "{}", out.completion_tokens);
+    assert!(pieces >= 1);
+    // The engine is still usable afterwards.
+    let again = engine
+        .generate(&request(4), &mut |_| {}, &CancelToken::new())
+        .expect("answer");
+    assert_eq!(again.finish_reason, FinishReason::Length);
+}
+
+#[test]
+fn dropping_the_engine_ends_its_process() {
+    use_cli_engine();
+    let engine = WorkerEngine::load(&smollm2(), config()).expect("load");
+    let pid = engine.process_id().expect("running");
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+    drop(engine);
+    // Reaped by the drop: no zombie, no process.
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "engine {pid} still there"
+    );
+}
+
+#[test]
+fn a_load_failure_is_remembered_with_the_model_until_it_loads() {
+    use_cli_engine();
+    let ws = Workspace::new().with_model();
+    let mut store = Store::open(&ws.db()).expect("open");
+    let model = store.models().expect("models").remove(0);
+    assert_eq!(model.load_failure, None);
+
+    let bad = patched_model(ws.dir.path(), "llama.block_count", 0);
+    let failed = WorkerEngine::load(&bad, config()).map_err(generate::GenerateError::from);
+    generate::note_load_result(&mut store, &model, &failed);
+    let marked = store.model_by_name(&model.name).expect("model");
+    let failure = marked.load_failure.clone().expect("marked");
+    assert!(failure.reason.contains("SIGABRT"), "{}", failure.reason);
+    // The CLI shows it.
+    let listed = ws.ok(&["models", "list"]);
+    assert!(listed.contains("LOAD FAILS"), "{listed}");
+    assert!(listed.contains("GGML_ASSERT"), "{listed}");
+
+    // A start clears the mark.
+    let started = generate::open_backend(&marked, config());
+    assert!(started.is_ok());
+    generate::note_load_result(&mut store, &marked, &started);
+    assert_eq!(
+        store
+            .model_by_name(&model.name)
+            .expect("model")
+            .load_failure,
+        None
+    );
+}
