@@ -9,7 +9,8 @@
 //!
 //! - parent → child, on the child's standard input: one [`Command`] per line
 //!   (`load` first, then `generate`, `cancel`, `render`, `bench`);
-//! - child → parent, on its standard output: one [`Reply`] per line (`ready`
+//! - child → parent, on its standard output: one [`Reply`] per line, after a
+//!   record-separator mark so that stray output cannot corrupt it (`ready`
 //!   or `load_failed`, then streamed `token`s, a `done` per request and a
 //!   `batch_end`, or the answer to `render` / `bench`);
 //! - the child's standard error carries its log (llama.cpp's included) as
@@ -50,6 +51,11 @@ pub use serve::serve;
 /// The first argument that makes the program an engine process: adapters
 /// check for it before anything else in `main` and then call [`serve`].
 pub const WORKER_ARG: &str = "__llm4sweat-engine-process";
+
+/// Starts every reply line (ASCII record separator): text that llama.cpp or a
+/// library might print to standard output without a newline is then
+/// recognised as not ours and cannot corrupt the reply that follows it.
+pub(crate) const REPLY_MARK: char = '\u{1e}';
 
 /// Log lines of the child kept to explain a crash.
 const LOG_TAIL_LINES: usize = 40;
@@ -371,18 +377,32 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
     }
 }
 
+/// Splits a line of the engine's standard output into stray text and the
+/// reply after the last [`REPLY_MARK`], if any.
+fn split_reply_line(line: &str) -> (&str, Option<&str>) {
+    match line.rfind(REPLY_MARK) {
+        Some(at) => (&line[..at], Some(&line[at + REPLY_MARK.len_utf8()..])),
+        None => (line, None),
+    }
+}
+
 fn read_replies(stdout: std::process::ChildStdout, tx: &mpsc::Sender<Reply>, pid: u32) {
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
-        match serde_json::from_str::<Reply>(&line) {
+        let (stray, reply) = split_reply_line(&line);
+        if !stray.trim().is_empty() {
+            // Something else wrote to standard output: not ours to act on.
+            tracing::debug!(pid, line = %truncate(stray), "engine process wrote a stray line");
+        }
+        let Some(reply) = reply else { continue };
+        match serde_json::from_str::<Reply>(reply) {
             Ok(reply) => {
                 if tx.send(reply).is_err() {
                     break;
                 }
             }
-            // Something else wrote to standard output: not ours to act on.
-            Err(_) => {
-                tracing::debug!(pid, line = %truncate(&line), "engine process wrote a stray line")
+            Err(e) => {
+                tracing::warn!(pid, error = %e, "engine process sent a reply that does not parse")
             }
         }
     }
@@ -761,6 +781,16 @@ mod tests {
             truncate(&"x".repeat(1000)).chars().count(),
             LOG_LINE_MAX + 1
         );
+    }
+
+    #[test]
+    fn stray_output_before_a_reply_is_set_apart() {
+        let line = format!("llama says hi{REPLY_MARK}{{\"ev\":\"batch_end\"}}");
+        let (stray, reply) = split_reply_line(&line);
+        assert_eq!(stray, "llama says hi");
+        let reply: Reply = serde_json::from_str(reply.unwrap_or_default()).expect("reply");
+        assert!(matches!(reply, Reply::BatchEnd));
+        assert_eq!(split_reply_line("no mark"), ("no mark", None));
     }
 
     #[test]

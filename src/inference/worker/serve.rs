@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use super::{Command, Reply, peak_rss_mb};
+use super::{Command, REPLY_MARK, Reply, peak_rss_mb};
 use crate::inference::local::LocalEngine;
 use crate::progress::CancelToken;
 
@@ -187,10 +187,12 @@ fn read_commands(jobs: &mpsc::Sender<Job>, current: &Mutex<Option<CancelToken>>)
     }
 }
 
-/// Writes one reply line and flushes it.
+/// Writes one reply line (after [`REPLY_MARK`]) in one write, and flushes it.
 fn reply(r: &Reply) -> std::io::Result<()> {
+    let mut line = String::from(REPLY_MARK);
+    line.push_str(&serde_json::to_string(r)?);
+    line.push('\n');
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, r)?;
-    out.write_all(b"\n")?;
+    out.write_all(line.as_bytes())?;
     out.flush()
 }
