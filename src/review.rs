@@ -23,8 +23,8 @@ pub use blinding::{
 pub use raters::create_rater;
 pub use rating::{RATING_COLUMNS, export_ratings_csv, save_preference, save_rating, submit};
 pub use study::{
-    DEMO_STUDY, MissingAnswers, OpenBackend, StudySpec, create_study, ensure_demo_study,
-    generate_study_answers, join_open_studies, missing_answers,
+    DEMO_STUDY, MissingAnswers, OpenBackend, StudyOverview, StudySpec, create_study,
+    ensure_demo_study, generate_study_answers, join_open_studies, missing_answers, study_overview,
 };
 
 use crate::generate::GenerateError;

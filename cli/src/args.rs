@@ -44,6 +44,9 @@ pub enum Command {
     /// Manage rater profiles: add, list.
     #[command(subcommand)]
     Rater(RaterCommand),
+    /// Manage blind review studies: create, list, show, close, reopen.
+    #[command(subcommand)]
+    Study(StudyCommand),
     /// Ask a model one question and stream the answer.
     Chat(ChatArgs),
     /// Measure prompt-processing and generation throughput of a local model.
@@ -79,6 +82,66 @@ pub enum RaterCommand {
     },
     /// List rater profiles.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StudyCommand {
+    /// Create a study: 2 to 4 models answer the same items, raters score them blind.
+    /// Answers missing for the study's sampling setting are generated with
+    /// `llm4sweat study generate`.
+    Create {
+        /// Unique name (1 to 120 characters).
+        name: String,
+        /// A model compared side by side (give 2 to 4: `--model A --model B`).
+        #[arg(long = "model", required = true, value_name = "MODEL")]
+        models: Vec<String>,
+        /// A rater assigned now, by name (more can join later with `rater add`).
+        #[arg(long = "rater", value_name = "NAME")]
+        raters: Vec<String>,
+        /// How many raters score each item.
+        #[arg(long, default_value_t = 2)]
+        overlap: u32,
+        /// Only items of this category.
+        #[arg(long)]
+        category: Option<String>,
+        /// At most this many items.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Seed of the assignment and the answer orders (default: drawn now and
+        /// stored with the study).
+        #[arg(long)]
+        study_seed: Option<u64>,
+        /// The sampling setting whose answers are reviewed.
+        #[command(flatten)]
+        sampling: SamplingArgs,
+        /// System prompt of the reviewed answers (default: the domain pack's).
+        #[arg(long)]
+        system_prompt: Option<String>,
+    },
+    /// List studies with their progress.
+    List,
+    /// Show a study: design, models, answers still missing, each rater's progress.
+    Show {
+        /// Study name (default: the most recent study).
+        name: Option<String>,
+    },
+    /// Generate a study's missing answers (resumable).
+    Generate {
+        /// Study name (default: the most recent study).
+        name: Option<String>,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Close a study: raters can no longer submit (undo with `reopen`).
+    Close {
+        /// Study name.
+        name: String,
+    },
+    /// Reopen a closed study.
+    Reopen {
+        /// Study name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

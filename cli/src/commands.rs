@@ -8,6 +8,7 @@ pub mod generate;
 pub mod models;
 pub mod rater;
 pub mod results;
+pub mod study;
 pub mod workspace;
 
 /// Starts a model's backend (a load failure is remembered with the model); a missing file gets the CLI's hint on what to run

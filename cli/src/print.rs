@@ -180,3 +180,84 @@ pub fn manifest_model_row(k: &ManifestModel, present: bool) {
         k.license
     );
 }
+
+/// What `study create` made.
+pub fn study_created(o: &llm4sweat::review::StudyOverview) {
+    println!(
+        "created study {:?}: {} items, models {}, {} rater{} per item, seed {}",
+        o.study.name,
+        o.items,
+        o.models.join(" vs "),
+        o.study.overlap,
+        if o.study.overlap == 1 { "" } else { "s" },
+        o.study.seed
+    );
+    if o.missing_answers > 0 {
+        println!(
+            "{} answers to generate: `llm4sweat study generate {:?}`",
+            o.missing_answers, o.study.name
+        );
+    }
+}
+
+/// Submitted and assigned items over all raters of a study.
+fn study_totals(o: &llm4sweat::review::StudyOverview) -> (i64, i64) {
+    o.progress
+        .iter()
+        .fold((0, 0), |(s, t), p| (s + p.submitted, t + p.total))
+}
+
+/// The `study list` table.
+pub fn studies(list: &[llm4sweat::review::StudyOverview]) {
+    if list.is_empty() {
+        println!("no study yet: `llm4sweat study create NAME --model A --model B`");
+        return;
+    }
+    println!(
+        "{:<28} {:<7} {:>6} {:>8} {:>7} {:>10}  MODELS",
+        "NAME", "STATUS", "ITEMS", "MISSING", "RATERS", "SUBMITTED"
+    );
+    for o in list {
+        let (submitted, total) = study_totals(o);
+        println!(
+            "{:<28} {:<7} {:>6} {:>8} {:>7} {:>10}  {}",
+            o.study.name,
+            o.study.status,
+            o.items,
+            o.missing_answers,
+            o.progress.len(),
+            format!("{submitted}/{total}"),
+            o.models.join(", ")
+        );
+    }
+}
+
+/// The `study show` page.
+pub fn study(o: &llm4sweat::review::StudyOverview) {
+    let s = &o.study;
+    let (submitted, total) = study_totals(o);
+    println!(
+        "study {:?} ({}), created {}",
+        s.name, s.status, s.created_at
+    );
+    println!("  models:        {}", o.models.join(", "));
+    println!(
+        "  items:         {} ({} answers still to generate)",
+        o.items, o.missing_answers
+    );
+    println!("  raters/item:   {}", s.overlap);
+    println!("  seed:          {}", s.seed);
+    println!(
+        "  sampling:      temperature {}, top-p {}, top-k {}, max {} tokens, seed {} (params {})",
+        s.params.temperature,
+        s.params.top_p,
+        s.params.top_k,
+        s.params.max_tokens,
+        s.params.seed,
+        &s.params_hash[..12.min(s.params_hash.len())]
+    );
+    println!("  ratings:       {submitted} of {total} assigned items submitted");
+    for p in &o.progress {
+        println!("    {:<40} {:>4}/{:<4}", p.rater, p.submitted, p.total);
+    }
+}

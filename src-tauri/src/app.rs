@@ -19,7 +19,7 @@ use llm4sweat::inference::{
 };
 use llm4sweat::models::{self, FetchOptions, FileState, Manifest, RemoteSpec};
 use llm4sweat::progress::{CancelToken, NoProgress, Progress};
-use llm4sweat::review::{self, BlindedItem, MissingAnswers, QueueEntry, StudySpec};
+use llm4sweat::review::{self, BlindedItem, QueueEntry, StudySpec};
 use llm4sweat::store::{Actor, ModelRecord, RatingRow, Store};
 use llm4sweat::vocab::{AnswerLabel, ModelKind, ModelRole, Preference, Specialty, StudyStatus};
 use llm4sweat::workspace::WorkspacePaths;
@@ -531,20 +531,17 @@ impl App {
     }
 
     fn study_view(store: &Store, s: &llm4sweat::store::StudyRecord) -> Result<StudyView, AppError> {
-        let missing = review::missing_answers(store, s.id)?;
+        let o = review::study_overview(store, s)?;
         Ok(StudyView {
             id: s.id,
             name: s.name.clone(),
             status: s.status,
             overlap: s.overlap,
-            models: missing.iter().map(|m| m.model.name.clone()).collect(),
-            items: store.study_item_ids(s.id)?.len() as i64,
-            missing_answers: missing
-                .iter()
-                .map(|MissingAnswers { missing, .. }| *missing as i64)
-                .sum(),
-            progress: store
-                .study_progress(s.id)?
+            models: o.models,
+            items: o.items as i64,
+            missing_answers: o.missing_answers as i64,
+            progress: o
+                .progress
                 .into_iter()
                 .map(|p| StudyProgress {
                     rater: p.rater,

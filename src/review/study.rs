@@ -11,7 +11,8 @@ use crate::ids::{ItemId, RaterId, StudyId};
 use crate::inference::{Backend, SamplingParams};
 use crate::progress::{CancelToken, Progress};
 use crate::store::{
-    Actor, ItemFilter, ItemRaters, ModelRecord, NewAssignment, NewStudyRow, Store, StoreError,
+    Actor, ItemFilter, ItemRaters, ModelRecord, NewAssignment, NewStudyRow, RaterProgress, Store,
+    StoreError, StudyRecord,
 };
 use crate::vocab::StudyStatus;
 
@@ -191,6 +192,34 @@ pub fn missing_answers(
         out.push(MissingAnswers { model, missing });
     }
     Ok(out)
+}
+
+/// A study at a glance, for the coordinator (the CLI's `study show` and
+/// `study list`, the app's Studies screen).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudyOverview {
+    /// The study.
+    pub study: StudyRecord,
+    /// Its models, in the study's order.
+    pub models: Vec<String>,
+    /// Items in the study.
+    pub items: u64,
+    /// Answers still to generate, all models together.
+    pub missing_answers: u64,
+    /// Each rater's progress.
+    pub progress: Vec<RaterProgress>,
+}
+
+/// The overview of `study`.
+pub fn study_overview(store: &Store, study: &StudyRecord) -> Result<StudyOverview, ReviewError> {
+    let missing = missing_answers(store, study.id)?;
+    Ok(StudyOverview {
+        study: study.clone(),
+        models: missing.iter().map(|m| m.model.name.clone()).collect(),
+        items: store.study_item_ids(study.id)?.len() as u64,
+        missing_answers: missing.iter().map(|m| m.missing).sum(),
+        progress: store.study_progress(study.id)?,
+    })
 }
 
 /// Starts a backend for a registered model.

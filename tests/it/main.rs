@@ -10,5 +10,6 @@ mod review;
 mod rules;
 mod store;
 mod stub_server;
+mod study;
 mod util;
 mod worker;

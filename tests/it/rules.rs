@@ -5,7 +5,7 @@
 use llm4sweat::store::{Store, Table};
 use llm4sweat::vocab::{ModelRole, Specialty};
 use llm4sweat::workspace::WorkspacePaths;
-use llm4sweat_desktop::app::App;
+use llm4sweat_desktop::app::{App, StudyInput};
 use llm4sweat_desktop::error::{AppError, ErrorCode};
 
 use crate::util::Workspace;
@@ -63,8 +63,28 @@ fn settings(
     }
 }
 
+fn study(
+    name: String,
+    models: &'static [&'static str],
+    overlap: u32,
+    limit: Option<u32>,
+) -> impl Fn(&App) -> Result<(), AppError> {
+    move |app| {
+        app.create_study(&StudyInput {
+            name: name.clone(),
+            category: None,
+            limit,
+            models: models.iter().map(|m| (*m).to_owned()).collect(),
+            rater_ids: Vec::new(),
+            overlap,
+            seed: 7,
+        })
+        .map(drop)
+    }
+}
+
 /// Counts of what a refusal must not change.
-fn snapshot(ws: &Workspace) -> (i64, i64, i64, String) {
+fn snapshot(ws: &Workspace) -> (i64, i64, i64, i64, String) {
     let store = Store::open(&ws.db()).expect("open");
     let settings: String = rusqlite::Connection::open(ws.db())
         .expect("raw open")
@@ -79,6 +99,7 @@ fn snapshot(ws: &Workspace) -> (i64, i64, i64, String) {
         store.raters().expect("raters").len() as i64,
         store.count(Table::Models).expect("models"),
         store.count(Table::AuditLog).expect("audit"),
+        store.studies().expect("studies").len() as i64,
         settings,
     )
 }
@@ -96,6 +117,24 @@ fn the_cli_and_the_app_refuse_the_same_input_the_same_way() {
         "http://127.0.0.1:9/v1",
         "--model",
         "m",
+    ]);
+    ws.ok(&[
+        "models",
+        "add-remote",
+        "endpoint2",
+        "--url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "m",
+    ]);
+    ws.ok(&[
+        "study",
+        "create",
+        "Taken",
+        "--model",
+        "endpoint",
+        "--model",
+        "endpoint2",
     ]);
     let app = App::open(&WorkspacePaths {
         db: ws.db(),
@@ -276,6 +315,88 @@ fn the_cli_and_the_app_refuse_the_same_input_the_same_way() {
             ],
             ErrorCode::NotFound,
             settings("nope", 2, 0, 2),
+        ),
+        case(
+            "a study of one model",
+            &["study", "create", "S", "--model", "endpoint"],
+            ErrorCode::Invalid,
+            study("S".into(), &["endpoint"], 2, None),
+        ),
+        case(
+            "a study with a model twice",
+            &[
+                "study", "create", "S", "--model", "endpoint", "--model", "endpoint",
+            ],
+            ErrorCode::Invalid,
+            study("S".into(), &["endpoint", "endpoint"], 2, None),
+        ),
+        case(
+            "a study of a model that does not exist",
+            &[
+                "study", "create", "S", "--model", "endpoint", "--model", "nope",
+            ],
+            ErrorCode::NotFound,
+            study("S".into(), &["endpoint", "nope"], 2, None),
+        ),
+        case(
+            "a study with no rater per item",
+            &[
+                "study",
+                "create",
+                "S",
+                "--model",
+                "endpoint",
+                "--model",
+                "endpoint2",
+                "--overlap",
+                "0",
+            ],
+            ErrorCode::Invalid,
+            study("S".into(), &["endpoint", "endpoint2"], 0, None),
+        ),
+        case(
+            "a study of at most 0 items",
+            &[
+                "study",
+                "create",
+                "S",
+                "--model",
+                "endpoint",
+                "--model",
+                "endpoint2",
+                "--limit",
+                "0",
+            ],
+            ErrorCode::Invalid,
+            study("S".into(), &["endpoint", "endpoint2"], 2, Some(0)),
+        ),
+        case(
+            "a study name over 120 characters",
+            &[
+                "study",
+                "create",
+                &long,
+                "--model",
+                "endpoint",
+                "--model",
+                "endpoint2",
+            ],
+            ErrorCode::Invalid,
+            study(long.clone(), &["endpoint", "endpoint2"], 2, None),
+        ),
+        case(
+            "a study name that is taken",
+            &[
+                "study",
+                "create",
+                "Taken",
+                "--model",
+                "endpoint",
+                "--model",
+                "endpoint2",
+            ],
+            ErrorCode::Conflict,
+            study("Taken".into(), &["endpoint", "endpoint2"], 2, None),
         ),
     ];
     for c in cases {

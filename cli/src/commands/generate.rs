@@ -120,18 +120,36 @@ pub fn demo(engine: EngineArgs, quiet: bool, open: impl Fn() -> Result<Store>) -
             baseline.name
         );
     };
+    generate_study(&mut store, study, &engine, quiet)?;
+    println!(
+        "{} is ready ({} items); open the desktop app to rate it",
+        review::DEMO_STUDY,
+        store.study_item_ids(study)?.len()
+    );
+    Ok(())
+}
+
+/// Generates a study's missing answers, model by model, with a progress bar
+/// (Ctrl-C stops; a rerun resumes), and prints what each model did.
+pub fn generate_study(
+    store: &mut Store,
+    study: llm4sweat::ids::StudyId,
+    engine: &EngineArgs,
+    quiet: bool,
+) -> Result<()> {
     let open_backend = |m: &llm4sweat::store::ModelRecord| {
         generate::open_backend(
             m,
             generate::engine_config(m, engine.threads, engine.gpu_layers, engine.parallel),
         )
     };
+    let cancel = cancel_on_ctrl_c();
     let summaries = review::generate_study_answers(
-        &mut store,
+        store,
         study,
         &open_backend,
         &Bar::new(quiet, false),
-        &cancel_on_ctrl_c(),
+        &cancel,
     )?;
     for s in &summaries {
         println!(
@@ -139,10 +157,10 @@ pub fn demo(engine: EngineArgs, quiet: bool, open: impl Fn() -> Result<Store>) -
             s.model, s.generated, s.failed
         );
     }
-    println!(
-        "{} is ready ({} items); open the desktop app to rate it",
-        review::DEMO_STUDY,
-        store.study_item_ids(study)?.len()
-    );
+    if cancel.is_cancelled() {
+        bail!(
+            "interrupted: the answers finished so far are stored; rerun the same command to resume"
+        );
+    }
     Ok(())
 }

@@ -40,6 +40,6 @@ pub fn find_study(store: &Store, name: Option<&str>) -> Result<StudyRecord> {
             .iter()
             .max_by_key(|s| s.id)
             .cloned()
-            .context("no study yet: create one in the desktop app, or run `llm4sweat demo`"),
+            .context("no study yet: `llm4sweat study create NAME --model A --model B`, the desktop app, or `llm4sweat demo`"),
     }
 }
