@@ -164,13 +164,6 @@ fn partial_path(path: &Path) -> PathBuf {
     ))
 }
 
-/// Whether process `pid` still runs. Without `/proc` every writer counts as
-/// alive and only old files are removed.
-fn process_alive(pid: u32) -> bool {
-    let proc = Path::new("/proc");
-    !proc.is_dir() || proc.join(pid.to_string()).exists()
-}
-
 /// Removes the temporary files that killed exports to `path` left behind:
 /// those of processes that no longer run, and any older than an hour
 /// (including the single `.NAME.partial` of earlier versions).
@@ -197,7 +190,7 @@ fn remove_stale_partials(path: &Path) {
             .ok()
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age.as_secs() > 3600);
-        let dead = pid.is_some_and(|p| p != std::process::id() && !process_alive(p));
+        let dead = pid.is_some_and(|p| p != std::process::id() && !crate::process::alive(p));
         if dead || old {
             let _ = std::fs::remove_file(entry.path());
         }

@@ -27,6 +27,7 @@ pub mod ids;
 pub mod inference;
 pub mod logging;
 pub mod models;
+mod process;
 pub mod progress;
 pub mod review;
 pub mod stats;

@@ -8,6 +8,7 @@
 mod audit;
 mod corpus;
 mod generations;
+mod leases;
 mod models;
 mod raters;
 mod ratings;
@@ -15,11 +16,12 @@ mod studies;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 pub use audit::Actor;
 pub use corpus::{ItemFilter, ItemRecord, LoadReport};
 pub use generations::{ExportRow, GenerationRecord, NewGeneration};
+pub use leases::{GenerationLeases, LEASE_TTL, LeaseClaim, LeaseHolder, LeaseRecord};
 pub use models::{ModelRecord, NewLocalModel, NewRemoteModel};
 pub use raters::RaterRecord;
 pub use ratings::{PreferenceRow, RatingExportRow, RatingRow};
@@ -42,6 +44,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_model_load_failures",
         include_str!("store/migrations/0003_model_load_failures.sql"),
+    ),
+    (
+        "0004_generation_leases",
+        include_str!("store/migrations/0004_generation_leases.sql"),
     ),
 ];
 
@@ -295,11 +301,25 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let current = self.user_version()?;
-        if current >= SCHEMA_VERSION {
+        if self.user_version()? >= SCHEMA_VERSION {
             return Ok(());
         }
-        let tx = self.conn.transaction().ctx("starting the migration")?;
+        // Two processes may open an old file at once: the write lock comes
+        // first and the version is read again under it, so only one migrates.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("starting the migration")?;
+        let current: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .ctx("reading the schema version")?;
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: self.path.clone(),
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
         for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             tx.execute_batch(sql)
                 .ctx(&format!("applying migration {name}"))?;
@@ -320,13 +340,19 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` in one transaction: all of its writes land, or none.
+    /// Runs `f` in one transaction: all of its writes land, or none. The
+    /// transaction takes the write lock at once (`BEGIN IMMEDIATE`, waiting
+    /// up to the busy timeout), so what `f` reads stays true until it
+    /// commits, even with other processes writing the same file.
     pub(crate) fn write<T>(
         &mut self,
         context: &str,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let tx = self.conn.transaction().ctx(context)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx(context)?;
         let value = f(&tx)?;
         tx.commit().ctx(context)?;
         Ok(value)
@@ -403,6 +429,8 @@ pub enum Table {
     Models,
     /// Generations.
     Generations,
+    /// Leases of concurrent generation runs.
+    GenerationLeases,
     /// The audit log.
     AuditLog,
 }
@@ -415,6 +443,7 @@ impl Table {
             Table::Items => "items",
             Table::Models => "models",
             Table::Generations => "generations",
+            Table::GenerationLeases => "generation_leases",
             Table::AuditLog => "audit_log",
         }
     }

@@ -195,6 +195,12 @@ fn generation_resumes_after_the_process_is_killed() {
     child.kill().expect("kill -9");
     child.wait().expect("reap");
     let stored = generation_count(&ws);
+    // The killed run's leases stay behind; its process is gone, so the
+    // rerun takes them over at once instead of waiting for them to expire.
+    assert!(
+        ws.count(Table::GenerationLeases) > 0,
+        "a killed run releases nothing"
+    );
     assert!(
         (2..6).contains(&stored),
         "{stored} answers stored at kill time"
@@ -212,7 +218,9 @@ fn generation_resumes_after_the_process_is_killed() {
         out.contains(&format!("{} answered now", 6 - stored)),
         "{out}"
     );
+    assert!(out.contains("0 left to another run"), "{out}");
     assert_eq!(generation_count(&ws), 6);
+    assert_eq!(ws.count(Table::GenerationLeases), 0, "released at the end");
     // A third run has nothing left to do.
     let out = ws.ok(&args);
     assert!(out.contains("6 already answered, 0 answered now"), "{out}");
@@ -247,6 +255,11 @@ fn ctrl_c_stops_generation_gracefully() {
     // Resuming from here is what the kill -9 test above checks.
     let stored = generation_count(&ws);
     assert!((1..8).contains(&stored), "{stored} answers stored");
+    assert_eq!(
+        ws.count(Table::GenerationLeases),
+        0,
+        "a cancelled run releases its leases"
+    );
 }
 
 /// CSV and JSON Lines survive commas, quotes, newlines and non-ASCII text.

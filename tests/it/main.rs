@@ -5,6 +5,7 @@ mod engine;
 mod fetch;
 mod gguf;
 mod hostile;
+mod leases;
 mod remote;
 mod review;
 mod rules;

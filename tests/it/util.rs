@@ -82,6 +82,13 @@ impl Workspace {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Rows of `table` in the workspace database (0 while it cannot be read).
+    pub fn count(&self, table: llm4sweat::store::Table) -> i64 {
+        llm4sweat::Store::open(&self.db())
+            .and_then(|s| s.count(table))
+            .unwrap_or(0)
+    }
+
     /// Initialises the workspace and registers the real test model as `smol`.
     pub fn with_model(self) -> Self {
         self.ok(&["init"]);

@@ -56,12 +56,13 @@ pub fn generate(args: GenerateArgs, quiet: bool, mut store: Store) -> Result<()>
             &cancel,
         )?;
         println!(
-            "{}: {} selected, {} already answered, {} answered now, {} failed — {} tokens in {:.1} s ({:.1} tok/s)",
+            "{}: {} selected, {} already answered, {} answered now, {} failed, {} left to another run — {} tokens in {:.1} s ({:.1} tok/s)",
             summary.model,
             summary.selected,
             summary.skipped,
             summary.generated,
             summary.failed,
+            summary.taken_by_others,
             summary.completion_tokens,
             summary.elapsed_s,
             summary.tokens_per_s()
@@ -152,8 +153,12 @@ pub fn generate_study(
         &cancel,
     )?;
     for s in &summaries {
+        let others = match s.taken_by_others {
+            0 => String::new(),
+            n => format!(", {n} left to another run"),
+        };
         println!(
-            "{}: {} answers generated, {} failed",
+            "{}: {} answers generated, {} failed{others}",
             s.model, s.generated, s.failed
         );
     }

@@ -179,6 +179,7 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
           {summary.map((m) => (
             <p key={m.model}>
               <strong>{m.model}</strong>: {m.generated} generated, {m.skipped} already there, {m.failed} failed
+              {m.taken_by_others > 0 ? `, ${m.taken_by_others} left to another run` : ""}
               {m.cancelled ? " (cancelled)" : ""} · {m.completion_tokens} tokens in {(m.elapsed_s ?? 0).toFixed(1)} s
               {m.errors.length > 0 && (
                 <ul class="errors-list">
