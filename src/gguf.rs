@@ -12,6 +12,15 @@
 //! [`GgufErrorKind::Truncated`], whether it was cut inside the header or in the
 //! middle of the weights: the extent of every tensor is computed from the ggml
 //! block sizes and compared with the size of the file.
+//!
+//! A header that reads fine is then checked for what llama.cpp asserts on
+//! (see `gguf/checks.rs`): llama.cpp aborts the whole process on some sound-looking
+//! files (a layer count of 0, an unknown rope scaling, a repeated token…), so
+//! they are refused here as [`GgufErrorKind::Unloadable`], naming the key.
+
+mod checks;
+#[cfg(any(test, feature = "testkit"))]
+pub(crate) mod writer;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
@@ -33,6 +42,9 @@ const MAX_DIMS: u32 = 4;
 const DEFAULT_ALIGNMENT: u64 = 32;
 /// Size of the buffer used to read the header.
 const BUF_SIZE: usize = 64 * 1024;
+/// The most token strings read for the check that they are distinct: 16
+/// times the largest vocabulary in use (Gemma 3's 262 144 tokens).
+const MAX_TOKENS: u64 = 1 << 22;
 
 /// GGUF metadata value types, as numbered in `gguf.h`.
 const T_U8: u32 = 0;
@@ -259,6 +271,15 @@ pub enum GgufErrorKind {
         /// What is wrong with it.
         reason: String,
     },
+    /// A sound header that llama.cpp would abort on (or refuse) when loading
+    /// the model, e.g. `llama.block_count is 0: llama.cpp needs …`.
+    #[error("{key} {reason}")]
+    Unloadable {
+        /// The metadata key at fault (`tensor_count` for a file without tensors).
+        key: String,
+        /// What is wrong with it and what llama.cpp needs, after the key.
+        reason: String,
+    },
 }
 
 fn describe_small(file_size: u64) -> String {
@@ -452,16 +473,33 @@ pub fn read_header(path: &Path) -> Result<GgufInfo, GgufError> {
 /// The reader is first rewound to its start. It is buffered internally, so a
 /// bare [`File`] is fine. `file_size` bounds every length in the header and
 /// the tensor data's extent; if the stream turns out to be shorter, that is
-/// reported as [`GgufErrorKind::Truncated`] too.
+/// reported as [`GgufErrorKind::Truncated`] too. A header that reads fine but
+/// that llama.cpp would abort on is [`GgufErrorKind::Unloadable`].
 pub fn read_header_from<R: Read + Seek>(
     reader: R,
     file_size: u64,
 ) -> Result<GgufInfo, GgufErrorKind> {
+    let header = parse_header(reader, file_size)?;
+    checks::check_loadable(&header.info, &header.tensors, &header.facts)?;
+    Ok(header.info)
+}
+
+/// A header as read, before the checks for what llama.cpp asserts on.
+struct Header {
+    info: GgufInfo,
+    tensors: Vec<TensorInfo>,
+    facts: checks::ArrayFacts,
+}
+
+/// Reads a GGUF header (see [`read_header_from`]) without checking it
+/// against llama.cpp's asserts.
+fn parse_header<R: Read + Seek>(reader: R, file_size: u64) -> Result<Header, GgufErrorKind> {
     let mut r = Reader {
         inner: BufReader::with_capacity(BUF_SIZE, reader),
         pos: 0,
         file_size,
         what: String::from("the GGUF header"),
+        facts: checks::ArrayFacts::default(),
     };
     r.inner.seek(SeekFrom::Start(0))?;
 
@@ -559,7 +597,7 @@ pub fn read_header_from<R: Read + Seek>(
         None => dominant_type(&tensors),
     };
 
-    Ok(GgufInfo {
+    let info = GgufInfo {
         version,
         tensor_count,
         metadata_count,
@@ -576,6 +614,11 @@ pub fn read_header_from<R: Read + Seek>(
         data_offset,
         file_size,
         metadata,
+    };
+    Ok(Header {
+        info,
+        tensors,
+        facts: r.facts,
     })
 }
 
@@ -621,6 +664,8 @@ struct Reader<R> {
     file_size: u64,
     /// What is being read, for [`GgufErrorKind::Truncated`].
     what: String,
+    /// What the checks need from arrays that are otherwise skipped.
+    facts: checks::ArrayFacts,
 }
 
 impl<R: Read + Seek> Reader<R> {
@@ -730,20 +775,80 @@ impl<R: Read + Seek> Reader<R> {
             T_U64 => MetaValue::U64(self.u64()?),
             T_I64 => MetaValue::I64(i64::from_le_bytes(self.bytes()?)),
             T_F64 => MetaValue::F64(f64::from_le_bytes(self.bytes()?)),
-            T_ARRAY => {
-                let (element_type, len) = self.skip_array(1, key)?;
-                MetaValue::Array {
-                    element_type: element_type.to_string(),
-                    len,
-                }
-            }
+            T_ARRAY => self.array(key)?,
             other => return Err(GgufErrorKind::UnknownValueType(other)),
         })
     }
 
+    /// Reads an array that is the value of `key` (after its type tag): its
+    /// elements are skipped, except those the checks need (the token strings,
+    /// a per-layer count of experts used), which are noted in `facts`.
+    fn array(&mut self, key: &str) -> Result<MetaValue, GgufErrorKind> {
+        let ty = self.u32()?;
+        let name = value_type_name(ty).ok_or(GgufErrorKind::UnknownValueType(ty))?;
+        let len = self.u64()?;
+        let per_layer = matches!(ty, T_U32 | T_I32 | T_BOOL) && len <= checks::LLAMA_MAX_LAYERS;
+        if key == checks::TOKENS_KEY && ty == T_STRING && self.facts.tokens.is_none() {
+            self.scan_tokens(len)?;
+        } else if key.ends_with(".expert_used_count") && per_layer {
+            let max = self.max_u32(ty, len)?;
+            self.facts.expert_used_max.push((key.to_string(), max));
+        } else {
+            self.skip_elements(ty, len, 1, key)?;
+        }
+        Ok(MetaValue::Array {
+            element_type: name.to_string(),
+            len,
+        })
+    }
+
+    /// Reads the `len` token strings, noting the first repeated one.
+    fn scan_tokens(&mut self, len: u64) -> Result<(), GgufErrorKind> {
+        if len > MAX_TOKENS {
+            return Err(absurd(
+                format!(
+                    "strings in '{}' (the limit is {MAX_TOKENS})",
+                    checks::TOKENS_KEY
+                ),
+                len,
+            ));
+        }
+        // Every string takes at least its 8-byte length.
+        self.ensure(len.saturating_mul(8))?;
+        let mut tokens = checks::TokenSet::with_capacity(len as usize);
+        let mut buf = Vec::new();
+        for i in 0..len {
+            let n = self.string_len()?;
+            // `n` is at most MAX_STRING_LEN and within the file.
+            buf.resize(n as usize, 0);
+            if let Err(e) = self.inner.read_exact(&mut buf) {
+                return Err(self.read_error(e, n));
+            }
+            self.pos += n;
+            tokens.add(i, &buf);
+        }
+        self.facts.tokens = Some(tokens);
+        Ok(())
+    }
+
+    /// Reads `len` elements of type `ty` (u32, i32 or bool) and returns the
+    /// largest as llama.cpp reads them into a `u32` (an i32's bits as they are).
+    fn max_u32(&mut self, ty: u32, len: u64) -> Result<u32, GgufErrorKind> {
+        let mut max = 0;
+        for _ in 0..len {
+            let v = if ty == T_BOOL {
+                u32::from(self.bytes::<1>()?[0] != 0)
+            } else {
+                self.u32()?
+            };
+            max = max.max(v);
+        }
+        Ok(max)
+    }
+
     /// Skips an array's contents (after its type tag), which sits at nesting
     /// level `depth` (1 for an array that is a metadata value).
-    fn skip_array(&mut self, depth: u32, key: &str) -> Result<(&'static str, u64), GgufErrorKind> {
+    fn skip_array(&mut self, depth: u32, key: &str) -> Result<(), GgufErrorKind> {
         if depth > MAX_ARRAY_DEPTH {
             return Err(absurd(
                 format!("levels of nested arrays in '{key}' (the limit is {MAX_ARRAY_DEPTH})"),
@@ -751,8 +856,19 @@ impl<R: Read + Seek> Reader<R> {
             ));
         }
         let ty = self.u32()?;
-        let name = value_type_name(ty).ok_or(GgufErrorKind::UnknownValueType(ty))?;
+        value_type_name(ty).ok_or(GgufErrorKind::UnknownValueType(ty))?;
         let len = self.u64()?;
+        self.skip_elements(ty, len, depth, key)
+    }
+
+    /// Skips `len` elements of type `ty` of an array at nesting level `depth`.
+    fn skip_elements(
+        &mut self,
+        ty: u32,
+        len: u64,
+        depth: u32,
+        key: &str,
+    ) -> Result<(), GgufErrorKind> {
         if let Some(size) = scalar_size(ty) {
             self.skip(len.saturating_mul(size))?;
         } else if ty == T_STRING {
@@ -768,7 +884,7 @@ impl<R: Read + Seek> Reader<R> {
                 self.skip_array(depth + 1, key)?;
             }
         }
-        Ok((name, len))
+        Ok(())
     }
 
     fn tensor_info(&mut self, alignment: u64) -> Result<TensorInfo, GgufErrorKind> {
@@ -848,166 +964,15 @@ impl<R: Read + Seek> Reader<R> {
 
 #[cfg(test)]
 mod tests {
+    use super::writer::{Builder, put_str};
     use super::*;
     use std::io::Cursor;
 
-    // ---- a small GGUF writer, for tests only ----
-
-    fn put_str(buf: &mut Vec<u8>, s: &[u8]) {
-        buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
-        buf.extend_from_slice(s);
-    }
-
-    /// Bytes of a GGUF file, built piece by piece.
-    #[derive(Clone)]
-    struct Builder {
-        magic: [u8; 4],
-        version: u32,
-        /// Overrides the number of tensors written in the header.
-        tensor_count: Option<u64>,
-        /// Overrides the number of metadata entries written in the header.
-        kv_count: Option<u64>,
-        kvs: Vec<u8>,
-        n_kvs: u64,
-        tensors: Vec<u8>,
-        n_tensors: u64,
-        alignment: u64,
-        /// Where the next tensor added with `tensor` goes, relative to the data.
-        next_offset: u64,
-        /// End of the last tensor's data, relative to the data.
-        data_end: u64,
-        /// Bytes of tensor data to leave off the end.
-        cut_data: u64,
-    }
-
-    impl Builder {
-        fn new() -> Self {
-            Builder {
-                magic: MAGIC,
-                version: 3,
-                tensor_count: None,
-                kv_count: None,
-                kvs: Vec::new(),
-                n_kvs: 0,
-                tensors: Vec::new(),
-                n_tensors: 0,
-                alignment: DEFAULT_ALIGNMENT,
-                next_offset: 0,
-                data_end: 0,
-                cut_data: 0,
-            }
-        }
-
-        fn version(mut self, v: u32) -> Self {
-            self.version = v;
-            self
-        }
-
-        /// A metadata entry with a raw type tag and payload.
-        fn kv_raw(mut self, key: &[u8], ty: u32, payload: &[u8]) -> Self {
-            put_str(&mut self.kvs, key);
-            self.kvs.extend_from_slice(&ty.to_le_bytes());
-            self.kvs.extend_from_slice(payload);
-            self.n_kvs += 1;
-            self
-        }
-
-        fn kv_str(self, key: &str, value: &str) -> Self {
-            let mut p = Vec::new();
-            put_str(&mut p, value.as_bytes());
-            self.kv_raw(key.as_bytes(), T_STRING, &p)
-        }
-
-        fn kv_u32(self, key: &str, value: u32) -> Self {
-            self.kv_raw(key.as_bytes(), T_U32, &value.to_le_bytes())
-        }
-
-        fn kv_alignment(mut self, value: u32) -> Self {
-            if value.is_power_of_two() {
-                self.alignment = u64::from(value);
-            }
-            self.kv_u32("general.alignment", value)
-        }
-
-        /// Payload of an array: element type, length, then the raw elements.
-        fn array(ty: u32, len: u64, elements: &[u8]) -> Vec<u8> {
-            let mut p = ty.to_le_bytes().to_vec();
-            p.extend_from_slice(&len.to_le_bytes());
-            p.extend_from_slice(elements);
-            p
-        }
-
-        fn kv_str_array(self, key: &str, items: &[&str]) -> Self {
-            let mut e = Vec::new();
-            for s in items {
-                put_str(&mut e, s.as_bytes());
-            }
-            let p = Self::array(T_STRING, items.len() as u64, &e);
-            self.kv_raw(key.as_bytes(), T_ARRAY, &p)
-        }
-
-        fn kv_i32_array(self, key: &str, items: &[i32]) -> Self {
-            let e: Vec<u8> = items.iter().flat_map(|v| v.to_le_bytes()).collect();
-            let p = Self::array(T_I32, items.len() as u64, &e);
-            self.kv_raw(key.as_bytes(), T_ARRAY, &p)
-        }
-
-        /// A tensor info with everything given.
-        fn tensor_raw(
-            mut self,
-            name: &[u8],
-            n_dims: u32,
-            dims: &[u64],
-            ty: u32,
-            offset: u64,
-        ) -> Self {
-            put_str(&mut self.tensors, name);
-            self.tensors.extend_from_slice(&n_dims.to_le_bytes());
-            for d in dims {
-                self.tensors.extend_from_slice(&d.to_le_bytes());
-            }
-            self.tensors.extend_from_slice(&ty.to_le_bytes());
-            self.tensors.extend_from_slice(&offset.to_le_bytes());
-            self.n_tensors += 1;
-            self
-        }
-
-        /// A well-formed tensor placed after the previous one.
-        fn tensor(mut self, name: &str, dims: &[u64], ty: u32) -> Self {
-            let t = ggml_type(ty).expect("known type");
-            let elements: u64 = dims.iter().product();
-            let bytes = elements / t.block_size * t.type_size;
-            let offset = self.next_offset;
-            self.data_end = offset + bytes;
-            self.next_offset = self.data_end.next_multiple_of(self.alignment);
-            self.tensor_raw(name.as_bytes(), dims.len() as u32, dims, ty, offset)
-        }
-
-        /// Everything up to the end of the tensor infos.
-        fn header(&self) -> Vec<u8> {
-            let mut b = self.magic.to_vec();
-            b.extend_from_slice(&self.version.to_le_bytes());
-            b.extend_from_slice(&self.tensor_count.unwrap_or(self.n_tensors).to_le_bytes());
-            b.extend_from_slice(&self.kv_count.unwrap_or(self.n_kvs).to_le_bytes());
-            b.extend_from_slice(&self.kvs);
-            b.extend_from_slice(&self.tensors);
-            b
-        }
-
-        /// The whole file: header, padding and zeroed tensor data.
-        fn build(&self) -> Vec<u8> {
-            let mut b = self.header();
-            if self.n_tensors > 0 {
-                let data_offset = (b.len() as u64).next_multiple_of(self.alignment);
-                let end = data_offset + self.data_end - self.cut_data;
-                b.resize(end as usize, 0);
-            }
-            b
-        }
-    }
-
+    /// The reader alone, without the checks for what llama.cpp asserts on
+    /// (they have their own tests, in `checks`): most files here have no
+    /// architecture or no tensors.
     fn parse(bytes: &[u8]) -> Result<GgufInfo, GgufErrorKind> {
-        read_header_from(Cursor::new(bytes), bytes.len() as u64)
+        parse_header(Cursor::new(bytes), bytes.len() as u64).map(|h| h.info)
     }
 
     const CHATML: &str = "{% for message in messages %}<|im_start|>{{ message['role'] }}\n\
@@ -1022,6 +987,7 @@ mod tests {
             .kv_str("general.license", "apache-2.0")
             .kv_u32("general.file_type", 3)
             .kv_u32("llama.context_length", 8192)
+            .kv_u32("llama.block_count", 1)
             .kv_str_array("tokenizer.ggml.tokens", &["<s>", "</s>", "a", "b", "ab"])
             .kv_i32_array("tokenizer.ggml.token_type", &[3, 3, 1, 1, 1])
             .kv_str("tokenizer.chat_template", CHATML)
@@ -1039,7 +1005,7 @@ mod tests {
             let info = parse(&bytes).expect("valid model");
             assert_eq!(info.version, version);
             assert_eq!(info.tensor_count, 3);
-            assert_eq!(info.metadata_count, 9);
+            assert_eq!(info.metadata_count, 10);
             assert_eq!(info.architecture.as_deref(), Some("llama"));
             assert_eq!(info.name.as_deref(), Some("Tiny Test"));
             assert_eq!(info.size_label.as_deref(), Some("7K"));
@@ -1064,6 +1030,7 @@ mod tests {
                     "general.license",
                     "general.file_type",
                     "llama.context_length",
+                    "llama.block_count",
                     "tokenizer.ggml.tokens",
                     "tokenizer.ggml.token_type",
                     "tokenizer.chat_template",
@@ -1282,8 +1249,8 @@ mod tests {
         let mut key = Vec::new();
         key.extend_from_slice(&(1u64 << 62).to_le_bytes());
         let mut b = Builder::new();
-        b.kvs = key;
-        b.n_kvs = 1;
+        b.raw_kvs = key;
+        b.kv_count = Some(1);
         cases.push(("key length 2^62", b.build(), |e| {
             matches!(e, GgufErrorKind::Truncated { .. })
         }));
@@ -1581,7 +1548,8 @@ mod tests {
                     _ => next() as u8,
                 };
             }
-            let _ = parse(&bytes);
+            // The checks too: nothing they read may panic either.
+            let _ = read_header_from(Cursor::new(&bytes), bytes.len() as u64);
         }
     }
 

@@ -1,7 +1,8 @@
 //! Fixtures shared by the integration tests, the desktop's command-layer
 //! tests and the review benchmark (behind the `testkit` feature, never in a
 //! release build): a workspace whose models have already answered items, as
-//! after a generation run, without running a model.
+//! after a generation run, without running a model; and GGUF files that
+//! llama.cpp loads or aborts on.
 
 use std::path::Path;
 
@@ -142,4 +143,40 @@ pub fn workspace_with_answers(
         text,
     )?;
     Ok((store, registered))
+}
+
+/// A GGUF file whose header reads as sound but that llama.cpp (the version
+/// the pinned `llama-cpp-sys-2` vendors) aborts the process on when loading
+/// it, so `gguf::read_header` must refuse it.
+#[derive(Debug, Clone)]
+pub struct CrashingGguf {
+    /// What is wrong, e.g. `"block_count 0"`.
+    pub name: &'static str,
+    /// The metadata key the refusal must name (`tensor_count` for the file
+    /// without tensors).
+    pub key: &'static str,
+    /// The whole file.
+    pub bytes: Vec<u8>,
+}
+
+/// A tiny `llama` model (one layer of zeroed F32 weights, eight tokens,
+/// about 43 KB) that llama.cpp loads.
+pub fn tiny_llama_gguf() -> Vec<u8> {
+    crate::gguf::writer::tiny_llama().build()
+}
+
+/// The files llama.cpp aborts on: [`tiny_llama_gguf`] with one metadata
+/// change each (`llama.block_count` 0, 513, 2^20 and 2^32−1; 1000 experts
+/// with none used; experts used without experts; rope scaling `"bogus"`; a
+/// repeated token string), and its metadata without tensors (refused by
+/// the reader first; the vendored llama.cpp refuses this one cleanly).
+pub fn crashing_ggufs() -> Vec<CrashingGguf> {
+    crate::gguf::writer::crashing()
+        .into_iter()
+        .map(|c| CrashingGguf {
+            name: c.name,
+            key: c.key,
+            bytes: c.file.build(),
+        })
+        .collect()
 }

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 
 use llm4sweat::gguf::{GgufErrorKind, read_header};
 
-use crate::util::smollm2;
+use crate::util::{gemma, smollm2};
 
 #[test]
 fn reads_the_real_model_header() {
@@ -40,6 +40,24 @@ fn reads_the_real_model_header() {
         assert!(
             matches!(err.kind, GgufErrorKind::Truncated { .. }),
             "{len}: {err}"
+        );
+    }
+}
+
+/// The header checks for what llama.cpp asserts on pass both real models
+/// (their layer counts match their `blk.N` tensors, their tokens are distinct).
+#[test]
+fn the_real_models_pass_the_header_checks() {
+    for path in [smollm2(), gemma()] {
+        let info = read_header(&path).unwrap_or_else(|e| panic!("{e}"));
+        let arch = info.architecture.clone().expect("architecture");
+        let layers = info
+            .get(&format!("{arch}.block_count"))
+            .and_then(|v| v.as_u64());
+        assert!(
+            layers.is_some_and(|n| n > 1),
+            "{}: {layers:?}",
+            path.display()
         );
     }
 }

@@ -3,10 +3,10 @@
 //! its content, and nothing is written.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{Workspace, mkfifo};
+use crate::util::{Workspace, mkfifo, write_file};
 
 const PACK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/hyperhidrosis");
 const FILES: [&str; 4] = [
@@ -34,7 +34,8 @@ fn replace_in(path: &Path, from: &str, to: &str) {
 }
 
 /// Runs the CLI with a deadline: a hang is a failure, not a stuck suite.
-fn run_within(ws: &Workspace, args: &[&str], limit: Duration) -> (bool, String) {
+/// Returns the exit status and standard error.
+fn run_within(ws: &Workspace, args: &[&str], limit: Duration) -> (ExitStatus, String) {
     let mut child = ws
         .cmd()
         .args(args)
@@ -46,10 +47,7 @@ fn run_within(ws: &Workspace, args: &[&str], limit: Duration) -> (bool, String) 
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
             let out = child.wait_with_output().expect("output");
-            return (
-                status.success(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            );
+            return (status, String::from_utf8_lossy(&out.stderr).into_owned());
         }
         if start.elapsed() > limit {
             let _ = child.kill();
@@ -135,12 +133,12 @@ fn hostile_pack_files_are_refused_without_echoing_them() {
         ),
     ];
     for (pack, expected) in cases {
-        let (ok, stderr) = run_within(
+        let (status, stderr) = run_within(
             &ws,
             &["init", "--pack", pack.to_str().expect("utf-8")],
             Duration::from_secs(20),
         );
-        assert!(!ok, "{}: accepted", pack.display());
+        assert!(!status.success(), "{}: accepted", pack.display());
         assert!(stderr.contains(expected), "{}: {stderr}", pack.display());
         assert!(!stderr.contains("TOP-SECRET"), "content echoed: {stderr}");
     }
@@ -153,7 +151,7 @@ fn hostile_pack_files_are_refused_without_echoing_them() {
     // A model file that is a FIFO is refused at once instead of hanging.
     let fifo = dir.join("model.gguf");
     mkfifo(&fifo);
-    let (ok, stderr) = run_within(
+    let (status, stderr) = run_within(
         &ws,
         &[
             "models",
@@ -164,11 +162,66 @@ fn hostile_pack_files_are_refused_without_echoing_them() {
         ],
         Duration::from_secs(20),
     );
-    assert!(!ok);
+    assert!(!status.success());
     assert!(
         stderr.contains("it is a FIFO, not a regular file"),
         "{stderr}"
     );
+}
+
+/// Regression (issue 11): llama.cpp aborted the whole process (SIGABRT from a
+/// `GGML_ASSERT`) on GGUF files whose header reads fine, e.g. a layer count
+/// of 0 or a repeated token. `models add` reads the header only, and now
+/// refuses each with exit code 1 and the key named; nothing is registered.
+#[test]
+fn gguf_files_llama_cpp_aborts_on_are_refused_naming_the_key() {
+    let ws = Workspace::new();
+    ws.ok(&["init"]);
+    let empty_list = ws.ok(&["models", "list"]);
+    let files = llm4sweat::testkit::crashing_ggufs();
+    assert_eq!(files.len(), 9);
+    for (i, file) in files.iter().enumerate() {
+        let path = write_file(ws.dir.path(), &format!("crash-{i}.gguf"), &file.bytes);
+        let (status, stderr) = run_within(
+            &ws,
+            &[
+                "models",
+                "add",
+                path.to_str().expect("utf-8"),
+                "--name",
+                &format!("crash-{i}"),
+            ],
+            Duration::from_secs(20),
+        );
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "{}: {status:?}: {stderr}",
+            file.name
+        );
+        assert!(stderr.contains(file.key), "{}: {stderr}", file.name);
+        assert!(
+            stderr.contains(&format!("crash-{i}.gguf")),
+            "{}: {stderr}",
+            file.name
+        );
+    }
+    assert_eq!(ws.ok(&["models", "list"]), empty_list, "nothing registered");
+
+    // The sound original is accepted.
+    let tiny = write_file(
+        ws.dir.path(),
+        "tiny.gguf",
+        &llm4sweat::testkit::tiny_llama_gguf(),
+    );
+    ws.ok(&[
+        "models",
+        "add",
+        tiny.to_str().expect("utf-8"),
+        "--name",
+        "tiny",
+    ]);
+    assert!(ws.ok(&["models", "list"]).contains("tiny"));
 }
 
 #[test]
