@@ -91,6 +91,47 @@ fn an_engine_abort_is_an_error_and_the_next_request_gets_a_fresh_engine() {
     assert_ne!(engine.process_id(), Some(std::process::id()));
 }
 
+/// The files from the hostile-input trials, with the header check bypassed
+/// (loaded straight into an engine process): each is an error here, never
+/// the end of this process, and the good model still answers afterwards.
+#[test]
+fn every_crashing_file_is_an_error_with_the_header_check_bypassed() {
+    use_cli_engine();
+    let ws = Workspace::new();
+    let tiny = ws.path("tiny.gguf");
+    std::fs::write(&tiny, llm4sweat::testkit::tiny_llama_gguf()).expect("write");
+    let sound = WorkerEngine::load(&tiny, config()).expect("the tiny model loads");
+    drop(sound);
+    let mut aborted = 0;
+    for file in llm4sweat::testkit::crashing_ggufs() {
+        let path = ws.path(&format!("{}.gguf", file.name.replace(' ', "-")));
+        std::fs::write(&path, &file.bytes).expect("write");
+        let err = WorkerEngine::load(&path, config()).expect_err(file.name);
+        assert!(
+            matches!(err, InferenceError::Load { .. }),
+            "{}: {err:?}",
+            file.name
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&path.display().to_string()),
+            "{}: {text}",
+            file.name
+        );
+        if text.contains("SIGABRT") {
+            aborted += 1;
+        }
+    }
+    // All but the file without tensors abort llama.cpp (that one it refuses
+    // cleanly).
+    assert_eq!(aborted, 8, "llama.cpp aborts on the eight trial files");
+    let engine = WorkerEngine::load(&smollm2(), config()).expect("good model");
+    let out = engine
+        .generate(&request(4), &mut |_| {}, &CancelToken::new())
+        .expect("answer");
+    assert!(out.completion_tokens > 0);
+}
+
 #[test]
 fn a_killed_engine_ends_what_was_in_flight_and_is_restarted() {
     use_cli_engine();
