@@ -4,7 +4,7 @@
 //! adapters over it (see ARCHITECTURE.md). Modules:
 //!
 //! - [`store`]: the SQLite workspace (the only place with SQL).
-//! - [`domain`]: domain packs (seed corpus, evaluation set, rubric, prompts).
+//! - [`domain`]: domain packs (seed corpus, evaluation set, training pairs, rubric, prompts).
 //! - [`dedup`]: near-duplicate texts (character-shingle MinHash, exact Jaccard).
 //! - [`gguf`]: a defensive GGUF header reader.
 //! - [`models`]: the model manifest, fetching, registering and checking files.
