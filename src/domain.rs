@@ -2,8 +2,10 @@
 //!
 //! A pack is a folder (`data/hyperhidrosis/` is the first) with `pack.toml`
 //! (categories, strata, rubric, system prompt, prompt templates),
-//! `sources.json`, `seed_facts.json` and `eval_items.json`. The default pack is
-//! embedded in the binary so that `llm4sweat init` works from anywhere.
+//! `sources.json`, `seed_facts.json` and `eval_items.json`, and optionally
+//! `train_pairs.json` (training question–answer pairs, each grounded in seed
+//! facts). The default pack is embedded in the binary so that `llm4sweat
+//! init` works from anywhere.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -121,6 +123,28 @@ pub struct EvalItem {
     pub reference_facts: Vec<String>,
 }
 
+/// One training question–answer pair shipped with the pack
+/// (`train_pairs.json`): written for training, never an evaluation item, its
+/// answer grounded only in the listed seed facts. Unknown fields are refused,
+/// so that a misspelt `facts` is an error rather than an empty list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainPair {
+    /// Pack-local id, distinct from every evaluation item's id.
+    pub id: String,
+    /// One of the pack's categories.
+    pub category: String,
+    /// The patient's question.
+    pub question: String,
+    /// The answer a specialist would rate well, grounded in `facts`.
+    pub answer: String,
+    /// The seed facts the answer relies on (at least one).
+    pub facts: Vec<String>,
+    /// Stratum values, keyed by dimension, as for evaluation items.
+    #[serde(default)]
+    pub strata: BTreeMap<String, String>,
+}
+
 /// A loaded, validated domain pack.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DomainPack {
@@ -132,13 +156,16 @@ pub struct DomainPack {
     pub facts: Vec<SeedFact>,
     /// `eval_items.json`.
     pub items: Vec<EvalItem>,
+    /// `train_pairs.json`; empty for a pack without one.
+    pub train_pairs: Vec<TrainPair>,
 }
 
 /// Why a pack could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
     /// A file could not be read (never a FIFO, device or directory, and
-    /// within a size cap: see [`MAX_MANIFEST_BYTES`], [`MAX_DATA_BYTES`]).
+    /// within a size cap: see [`MAX_MANIFEST_BYTES`], [`MAX_DATA_BYTES`],
+    /// [`MAX_TRAIN_PAIRS_BYTES`]).
     #[error("could not read {path}: {source}")]
     Read {
         /// The file.
@@ -171,9 +198,12 @@ pub enum PackError {
 pub const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
 /// The largest `sources.json`, `seed_facts.json` or `eval_items.json` read.
 pub const MAX_DATA_BYTES: u64 = 16 * 1024 * 1024;
-/// The longest id (of a source, fact or item), in characters.
+/// The largest `train_pairs.json` read. Training pairs are the pack's
+/// bulkiest file (a pair is about 1 KB); 32 MiB holds some 30 000 of them.
+pub const MAX_TRAIN_PAIRS_BYTES: u64 = 32 * 1024 * 1024;
+/// The longest id (of a source, fact, item or training pair), in characters.
 pub const MAX_ID_CHARS: usize = 128;
-/// The longest title, statement or item text, in characters.
+/// The longest title, statement, item text, question or answer, in characters.
 pub const MAX_TEXT_CHARS: usize = 8_000;
 
 /// The parser's message with its line and column, without the snippet of
@@ -221,6 +251,7 @@ const MANIFEST: &str = "pack.toml";
 const SOURCES: &str = "sources.json";
 const FACTS: &str = "seed_facts.json";
 const ITEMS: &str = "eval_items.json";
+const TRAIN_PAIRS: &str = "train_pairs.json";
 
 /// Refuses, with the axis named, a rubric axis this version cannot score.
 /// The rubric is data in the pack, but the review form, the store's columns
@@ -256,30 +287,56 @@ impl DomainPack {
             include_str!("../data/hyperhidrosis/sources.json"),
             include_str!("../data/hyperhidrosis/seed_facts.json"),
             include_str!("../data/hyperhidrosis/eval_items.json"),
-        )
+        )?
+        .with_train_pairs(include_str!("../data/hyperhidrosis/train_pairs.json"))
     }
 
-    /// Reads a pack from a folder: four regular text files, each under its
-    /// size cap.
+    /// Reads a pack from a folder: four regular text files, and
+    /// `train_pairs.json` when present, each under its size cap. An absent
+    /// `train_pairs.json` means no training pairs; one that exists but is
+    /// not a regular file is refused like any other pack file.
     pub fn from_dir(dir: &Path) -> Result<Self, PackError> {
         let read = |name: &str| {
             let path = dir.join(name);
-            let limit = if name == MANIFEST {
-                MAX_MANIFEST_BYTES
-            } else {
-                MAX_DATA_BYTES
+            let limit = match name {
+                MANIFEST => MAX_MANIFEST_BYTES,
+                TRAIN_PAIRS => MAX_TRAIN_PAIRS_BYTES,
+                _ => MAX_DATA_BYTES,
             };
             crate::files::read_text(&path, limit).map_err(|source| PackError::Read { path, source })
         };
-        Self::parse(
+        let pack = Self::parse(
             &read(MANIFEST)?,
             &read(SOURCES)?,
             &read(FACTS)?,
             &read(ITEMS)?,
-        )
+        )?;
+        // `symlink_metadata`, so that a dangling link counts as present
+        // (and is refused by the read) rather than as absent.
+        match std::fs::symlink_metadata(dir.join(TRAIN_PAIRS)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(pack),
+            _ => pack.with_train_pairs(&read(TRAIN_PAIRS)?),
+        }
     }
 
-    /// Parses and validates the four files' contents.
+    /// This pack with the training pairs of `train_pairs` (the text of a
+    /// `train_pairs.json`) in place of its own, validated against the pack:
+    /// ids unique, distinct from the evaluation items' and length-limited;
+    /// question and answer non-blank, NUL-free and length-limited; the
+    /// category one of the pack's; at least one fact, each a seed fact of the
+    /// pack, none twice; strata as for evaluation items. Errors name the
+    /// pair's id and the field.
+    pub fn with_train_pairs(mut self, train_pairs: &str) -> Result<Self, PackError> {
+        self.train_pairs = serde_json::from_str(train_pairs).map_err(|e| PackError::Parse {
+            file: TRAIN_PAIRS.into(),
+            message: e.to_string(),
+        })?;
+        self.validate_train_pairs()?;
+        Ok(self)
+    }
+
+    /// Parses and validates the four files' contents (a pack without
+    /// training pairs; see [`DomainPack::with_train_pairs`]).
     pub fn parse(
         manifest: &str,
         sources: &str,
@@ -308,6 +365,7 @@ impl DomainPack {
             sources,
             facts,
             items,
+            train_pairs: Vec::new(),
         };
         pack.validate()?;
         Ok(pack)
@@ -418,19 +476,7 @@ impl DomainPack {
                     format!("unknown category {:?}", it.category),
                 ));
             }
-            for (dim, value) in &it.strata {
-                match self.manifest.strata.get(dim) {
-                    None => return Err(invalid(ITEMS, &it.id, format!("unknown stratum {dim:?}"))),
-                    Some(values) if !values.contains(value) => {
-                        return Err(invalid(
-                            ITEMS,
-                            &it.id,
-                            format!("{dim} = {value:?} is not one of {values:?}"),
-                        ));
-                    }
-                    Some(_) => {}
-                }
-            }
+            self.check_strata(ITEMS, &it.id, &it.strata)?;
             if let Some(missing) = it
                 .reference_facts
                 .iter()
@@ -442,6 +488,86 @@ impl DomainPack {
                     format!("references unknown fact {missing:?}"),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Refuses a stratum dimension the manifest does not list, or a value
+    /// it does not allow for that dimension.
+    fn check_strata(
+        &self,
+        file: &str,
+        id: &str,
+        strata: &BTreeMap<String, String>,
+    ) -> Result<(), PackError> {
+        for (dim, value) in strata {
+            let message = match self.manifest.strata.get(dim) {
+                None => format!("unknown stratum {dim:?}"),
+                Some(values) if !values.contains(value) => {
+                    format!("{dim} = {value:?} is not one of {values:?}")
+                }
+                Some(_) => continue,
+            };
+            return Err(PackError::Invalid {
+                file: file.into(),
+                item: id.into(),
+                message,
+            });
+        }
+        Ok(())
+    }
+
+    fn validate_train_pairs(&self) -> Result<(), PackError> {
+        let invalid = |item: &str, message: String| PackError::Invalid {
+            file: TRAIN_PAIRS.into(),
+            item: item.into(),
+            message,
+        };
+        let fact_ids: HashSet<&str> = self.facts.iter().map(|f| f.id.as_str()).collect();
+        let item_ids: HashSet<&str> = self.items.iter().map(|i| i.id.as_str()).collect();
+        let mut seen = HashSet::new();
+        for p in &self.train_pairs {
+            check_text(TRAIN_PAIRS, &p.id, "id", &p.id, MAX_ID_CHARS)?;
+            check_text(TRAIN_PAIRS, &p.id, "question", &p.question, MAX_TEXT_CHARS)?;
+            check_text(TRAIN_PAIRS, &p.id, "answer", &p.answer, MAX_TEXT_CHARS)?;
+            if !seen.insert(p.id.as_str()) {
+                return Err(invalid(&p.id, "duplicate id".into()));
+            }
+            if item_ids.contains(p.id.as_str()) {
+                return Err(invalid(
+                    &p.id,
+                    "the id is also an evaluation item's id".into(),
+                ));
+            }
+            if !self.manifest.categories.contains(&p.category) {
+                return Err(invalid(
+                    &p.id,
+                    format!(
+                        "the category {:?} is not one of the pack's categories ({})",
+                        p.category,
+                        self.manifest.categories.join(", ")
+                    ),
+                ));
+            }
+            if p.facts.is_empty() {
+                return Err(invalid(
+                    &p.id,
+                    "the facts list is empty: every answer must cite at least one seed fact".into(),
+                ));
+            }
+            let mut cited = HashSet::new();
+            for f in &p.facts {
+                if !fact_ids.contains(f.as_str()) {
+                    return Err(invalid(
+                        &p.id,
+                        format!("the facts list names unknown fact {f:?}"),
+                    ));
+                }
+                if !cited.insert(f.as_str()) {
+                    return Err(invalid(&p.id, format!("the facts list names {f:?} twice")));
+                }
+            }
+            self.check_strata(TRAIN_PAIRS, &p.id, &p.strata)?;
         }
         Ok(())
     }
@@ -487,6 +613,234 @@ mod tests {
 
         let err = DomainPack::parse(manifest, sources, "[{\"id\": 1", "[]").expect_err("must fail");
         assert!(err.to_string().starts_with("seed_facts.json"), "{err}");
+    }
+
+    const MANIFEST_TEXT: &str = include_str!("../data/hyperhidrosis/pack.toml");
+    const SOURCES_TEXT: &str = include_str!("../data/hyperhidrosis/sources.json");
+    const FACTS_TEXT: &str = include_str!("../data/hyperhidrosis/seed_facts.json");
+    const ITEMS_TEXT: &str = include_str!("../data/hyperhidrosis/eval_items.json");
+    const PAIRS_TEXT: &str = include_str!("../data/hyperhidrosis/train_pairs.json");
+
+    /// The embedded pack's training pairs after `change`, loaded into the
+    /// embedded pack: the error's text, or "ok".
+    fn load_changed_pairs(change: impl FnOnce(&mut Vec<serde_json::Value>)) -> String {
+        let mut pairs: Vec<serde_json::Value> = serde_json::from_str(PAIRS_TEXT).expect("json");
+        change(&mut pairs);
+        let text = serde_json::to_string(&pairs).expect("json");
+        let pack =
+            DomainPack::parse(MANIFEST_TEXT, SOURCES_TEXT, FACTS_TEXT, ITEMS_TEXT).expect("pack");
+        match pack.with_train_pairs(&text) {
+            Ok(_) => "ok".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// Bad training pairs are refused, the message naming the pair and the field.
+    #[test]
+    fn bad_training_pairs_are_refused_naming_the_pair() {
+        type Change = Box<dyn FnOnce(&mut Vec<serde_json::Value>)>;
+        let set = |i: usize, field: &'static str, value: serde_json::Value| -> Change {
+            Box::new(move |p: &mut Vec<serde_json::Value>| p[i][field] = value)
+        };
+        let cases: Vec<(Change, &str)> = vec![
+            (Box::new(|_: &mut Vec<serde_json::Value>| {}), "ok"),
+            (
+                set(2, "facts", serde_json::json!(["def-01", "dx-made-up"])),
+                "train_pairs.json: train-003: the facts list names unknown fact \"dx-made-up\"",
+            ),
+            (
+                set(0, "category", "astrology".into()),
+                "train_pairs.json: train-001: the category \"astrology\" is not one of the pack's categories \
+                 (diagnosis, treatment, psychosocial, daily_life)",
+            ),
+            (
+                set(1, "id", "train-001".into()),
+                "train_pairs.json: train-001: duplicate id",
+            ),
+            (
+                set(4, "answer", " \n\t ".into()),
+                "train_pairs.json: train-005: the answer is empty",
+            ),
+            (
+                set(4, "question", "".into()),
+                "train_pairs.json: train-005: the question is empty",
+            ),
+            (
+                set(5, "question", "why?\u{0}".into()),
+                "train_pairs.json: train-006: the question contains a NUL character",
+            ),
+            (
+                set(6, "answer", "a".repeat(MAX_TEXT_CHARS + 1).into()),
+                "train_pairs.json: train-007: the answer is 8001 characters long; the limit is 8000",
+            ),
+            (
+                set(7, "facts", serde_json::json!([])),
+                "train_pairs.json: train-008: the facts list is empty",
+            ),
+            (
+                set(8, "facts", serde_json::json!(["psy-01", "psy-01"])),
+                "train_pairs.json: train-009: the facts list names \"psy-01\" twice",
+            ),
+            (
+                Box::new(|p: &mut Vec<serde_json::Value>| {
+                    p[9]["strata"]["severity"] = "hdss9".into()
+                }),
+                "train_pairs.json: train-010: severity = \"hdss9\" is not one of",
+            ),
+            (
+                Box::new(|p: &mut Vec<serde_json::Value>| p[9]["strata"]["mood"] = "sunny".into()),
+                "train_pairs.json: train-010: unknown stratum \"mood\"",
+            ),
+            (
+                set(10, "id", "eval-001".into()),
+                "train_pairs.json: eval-001: the id is also an evaluation item's id",
+            ),
+            (
+                Box::new(|p: &mut Vec<serde_json::Value>| {
+                    let facts = p[11]["facts"].take();
+                    p[11].as_object_mut().expect("object").remove("facts");
+                    p[11]["fact"] = facts;
+                }),
+                "train_pairs.json: unknown field `fact`",
+            ),
+        ];
+        for (change, expected) in cases {
+            let got = load_changed_pairs(change);
+            assert!(
+                got.starts_with(expected),
+                "expected {expected:?}, got {got:?}"
+            );
+        }
+    }
+
+    /// A pack folder may leave `train_pairs.json` out; one that is there
+    /// must be a regular file.
+    #[test]
+    fn training_pairs_file_is_optional_but_never_a_fifo() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, text) in [
+            (MANIFEST, MANIFEST_TEXT),
+            (SOURCES, SOURCES_TEXT),
+            (FACTS, FACTS_TEXT),
+            (ITEMS, ITEMS_TEXT),
+        ] {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        let pack = DomainPack::from_dir(dir.path()).expect("a pack without training pairs");
+        assert!(pack.train_pairs.is_empty());
+        assert_eq!(
+            pack.items.len(),
+            DomainPack::embedded_default().expect("pack").items.len()
+        );
+
+        let pairs = dir.path().join(TRAIN_PAIRS);
+        std::fs::write(&pairs, PAIRS_TEXT).expect("write");
+        let pack = DomainPack::from_dir(dir.path()).expect("a pack with training pairs");
+        assert_eq!(pack, DomainPack::embedded_default().expect("pack"));
+
+        std::fs::remove_file(&pairs).expect("remove");
+        crate::files::mkfifo(&pairs);
+        let err = DomainPack::from_dir(dir.path()).expect_err("a FIFO is refused");
+        assert!(
+            err.to_string().contains("train_pairs.json: it is a FIFO"),
+            "{err}"
+        );
+    }
+
+    /// The shipped training pairs: enough of them, every category and every
+    /// stratum value well represented, and none a near duplicate of an
+    /// evaluation item or of another pair.
+    #[test]
+    fn embedded_training_pairs_are_balanced_and_do_not_leak() {
+        use crate::dedup::{
+            NEAR_DUPLICATE_JACCARD, jaccard, near_duplicates, near_duplicates_within,
+        };
+        let pack = DomainPack::embedded_default().expect("embedded pack");
+        let pairs = &pack.train_pairs;
+        assert!(pairs.len() >= 120, "{} training pairs", pairs.len());
+        for c in &pack.manifest.categories {
+            let n = pairs.iter().filter(|p| &p.category == c).count();
+            assert!(n >= 30, "{n} training pairs in {c}");
+        }
+        for (dim, values) in &pack.manifest.strata {
+            for v in values {
+                let n = pairs
+                    .iter()
+                    .filter(|p| p.strata.get(dim) == Some(v))
+                    .count();
+                assert!(n >= 10, "{n} training pairs with {dim} = {v}");
+            }
+            let missing: Vec<&str> = pairs
+                .iter()
+                .filter(|p| !p.strata.contains_key(dim))
+                .map(|p| p.id.as_str())
+                .collect();
+            assert!(missing.is_empty(), "no {dim}: {missing:?}");
+        }
+
+        let evals: Vec<&str> = pack.items.iter().map(|i| i.text.as_str()).collect();
+        let questions: Vec<&str> = pairs.iter().map(|p| p.question.as_str()).collect();
+        let whole: Vec<String> = pairs
+            .iter()
+            .map(|p| format!("{} {}", p.question, p.answer))
+            .collect();
+        let named = |found: Vec<crate::dedup::NearDuplicate>, refs: &dyn Fn(usize) -> String| {
+            found
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} ~ {} ({:.2})",
+                        pairs[d.candidate].id,
+                        refs(d.reference),
+                        d.similarity
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let eval_id = |i: usize| pack.items[i].id.clone();
+        let leaks = named(
+            near_duplicates(&questions, &evals, NEAR_DUPLICATE_JACCARD),
+            &eval_id,
+        );
+        assert!(
+            leaks.is_empty(),
+            "training questions near evaluation items: {leaks:?}"
+        );
+        let leaks = named(
+            near_duplicates(&whole, &evals, NEAR_DUPLICATE_JACCARD),
+            &eval_id,
+        );
+        assert!(
+            leaks.is_empty(),
+            "training pairs near evaluation items: {leaks:?}"
+        );
+        let pair_id = |i: usize| pairs[i].id.clone();
+        let repeats = named(
+            near_duplicates_within(&questions, NEAR_DUPLICATE_JACCARD),
+            &pair_id,
+        );
+        assert!(
+            repeats.is_empty(),
+            "training questions near each other: {repeats:?}"
+        );
+
+        // The margin, for the record (`cargo test -- --nocapture`).
+        let (max, pair, item) = pairs
+            .iter()
+            .flat_map(|p| {
+                pack.items
+                    .iter()
+                    .map(move |i| (jaccard(&p.question, &i.text), &p.id, &i.id))
+            })
+            .fold((0.0, "", ""), |best, (s, p, i)| {
+                if s > best.0 {
+                    (s, p.as_str(), i.as_str())
+                } else {
+                    best
+                }
+            });
+        println!("largest question-to-evaluation-item Jaccard: {max:.3} ({pair} ~ {item})");
+        assert!(max < NEAR_DUPLICATE_JACCARD);
     }
 
     /// A rubric this version cannot score is refused at load, naming the axis.

@@ -4,7 +4,8 @@
 //! adapters over it (see ARCHITECTURE.md). Modules:
 //!
 //! - [`store`]: the SQLite workspace (the only place with SQL).
-//! - [`domain`]: domain packs (seed corpus, evaluation set, rubric, prompts).
+//! - [`domain`]: domain packs (seed corpus, evaluation set, training pairs, rubric, prompts).
+//! - [`dedup`]: near-duplicate texts (character-shingle MinHash, exact Jaccard).
 //! - [`gguf`]: a defensive GGUF header reader.
 //! - [`models`]: the model manifest, fetching, registering and checking files.
 //! - [`inference`]: the [`inference::Backend`] trait, llama.cpp and OpenAI-compatible backends.
@@ -18,6 +19,7 @@
 //! - [`workspace`]: where the database and model files live.
 //! - [`vocab`]: the closed vocabularies (one enum each), [`ids`]: typed row ids.
 
+pub mod dedup;
 pub mod domain;
 pub mod export;
 pub mod files;
