@@ -4,12 +4,12 @@
 //! (a `GGML_ASSERT` ends in `SIGABRT`), so the CLI and the desktop app never
 //! load a model in their own process. [`WorkerEngine`] starts the program
 //! again as an *engine process* (the adapter's `main` hands that process to
-//! [`serve`] when it sees [`WORKER_ARG`]), which owns a [`LocalEngine`] and
+//! [`serve`] when it sees [`WORKER_ARG`]), which owns a [`LocalEngine`](super::local::LocalEngine) and
 //! speaks JSON lines:
 //!
-//! - parent → child, on the child's standard input: one [`Command`] per line
+//! - parent → child, on the child's standard input: one command per line
 //!   (`load` first, then `generate`, `cancel`, `render`, `bench`);
-//! - child → parent, on its standard output: one [`Reply`] per line, after a
+//! - child → parent, on its standard output: one reply per line, after a
 //!   record-separator mark so that stray output cannot corrupt it (`ready`
 //!   or `load_failed`, then streamed `token`s, a `done` per request and a
 //!   `batch_end`, or the answer to `render` / `bench`);
