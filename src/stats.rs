@@ -1,4 +1,4 @@
-//! Pure statistics behind a study's results: means with 95 % intervals,
+//! Pure statistics behind a study's results: means with 95 % Student t-intervals,
 //! Krippendorff's α for inter-rater agreement, and Bradley–Terry preference
 //! strengths with bootstrap intervals.
 //!
@@ -13,4 +13,4 @@ pub(crate) mod rng;
 
 pub use agreement::krippendorff_alpha_ordinal;
 pub use bradley_terry::{Comparison, Strength, bradley_terry, strengths};
-pub use intervals::mean_ci;
+pub use intervals::{mean_ci, student_t_cdf, student_t_quantile};

@@ -28,8 +28,8 @@ pub struct AxisResult {
     pub n: u32,
     /// Mean score (1–5); `None` without scores.
     pub mean: Option<f64>,
-    /// Half-width of the 95 % confidence interval of the mean (normal
-    /// approximation, 1.96 × standard error); `None` under two scores.
+    /// Half-width of the 95 % confidence interval of the mean (Student's
+    /// t, `t(0.975, n − 1)` × standard error); `None` under two scores.
     pub ci95: Option<f64>,
     /// How many times each score 1..=5 was given.
     pub counts: [u32; 5],
@@ -410,8 +410,8 @@ mod tests {
         assert_eq!(a.ratings, 2);
         assert_eq!(a.axes[0].axis, Axis::Accuracy);
         assert_eq!(a.axes[0].mean, Some(4.5));
-        // sd = 0.7071, se = 0.5, ci = 0.98
-        assert!((a.axes[0].ci95.expect("ci") - 0.98).abs() < 1e-9);
+        // sd = 0.7071, se = 0.5, ci = t(0.975, 1) × 0.5 = 12.7062047 × 0.5
+        assert!((a.axes[0].ci95.expect("ci") - 6.353_102_368).abs() < 1e-6);
         assert_eq!(a.axes[0].counts, [0, 0, 0, 1, 1]);
         assert_eq!(
             a.preference,

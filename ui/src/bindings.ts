@@ -131,8 +131,8 @@ export type AxisResult = {
 	/**  Mean score (1–5); `None` without scores. */
 	mean: number | null,
 	/**
-	 *  Half-width of the 95 % confidence interval of the mean (normal
-	 *  approximation, 1.96 × standard error); `None` under two scores.
+	 *  Half-width of the 95 % confidence interval of the mean (Student's
+	 *  t, `t(0.975, n − 1)` × standard error); `None` under two scores.
 	 */
 	ci95: number | null,
 	/**  How many times each score 1..=5 was given. */
