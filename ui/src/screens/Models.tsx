@@ -127,8 +127,9 @@ function ModelRow(props: { model: ModelView; onSaved: (m: ModelView) => void }) 
         <td>{m.role}</td>
         <td class="small">{details.join(" · ")}</td>
         <td>
-          <Chip kind={m.state} testid="model-state">
-            {STATE_TEXT[m.state] ?? m.state}
+          {/* A file that is intact but did not load says so, as `models list` does. */}
+          <Chip kind={m.state === "intact" && m.load_error ? "missing" : m.state} testid="model-state">
+            {m.state === "intact" && m.load_error ? "load fails" : (STATE_TEXT[m.state] ?? m.state)}
           </Chip>
         </td>
         <td>
