@@ -145,19 +145,7 @@ fn generation_count(ws: &Workspace) -> i64 {
 
 /// `generate` with SmolLM2 on `limit` items, 2 sequences and 2 threads.
 fn generate_args(limit: &'static str, max_tokens: &'static str) -> [&'static str; 11] {
-    [
-        "generate",
-        "--model",
-        "smol",
-        "--limit",
-        limit,
-        "--max-tokens",
-        max_tokens,
-        "--parallel",
-        "2",
-        "--threads",
-        "2",
-    ]
+    crate::util::generate_args(limit, max_tokens, "2")
 }
 
 /// Starts `llm4sweat ARGS` (stderr piped) and returns once `n` answers are

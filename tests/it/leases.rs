@@ -10,22 +10,9 @@ use llm4sweat::store::{ItemFilter, LeaseHolder, Table};
 
 use crate::util::Workspace;
 
-/// `generate` with SmolLM2 on `limit` items: short answers, 2 sequences
-/// (so a run claims 8 items at a time) and one thread per run.
+/// `generate` on `limit` items: short answers, one thread per run.
 fn generate_args(limit: &'static str) -> [&'static str; 11] {
-    [
-        "generate",
-        "--model",
-        "smol",
-        "--limit",
-        limit,
-        "--max-tokens",
-        "16",
-        "--parallel",
-        "2",
-        "--threads",
-        "1",
-    ]
+    crate::util::generate_args(limit, "16", "1")
 }
 
 /// The counts of a `generate` summary line: (selected, already answered,

@@ -118,3 +118,25 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&p, bytes).expect("write");
     p
 }
+
+/// `generate` with SmolLM2 on `limit` items: `max_tokens` per answer, 2
+/// sequences (a run claims 8 items at a time) and `threads` threads.
+pub fn generate_args(
+    limit: &'static str,
+    max_tokens: &'static str,
+    threads: &'static str,
+) -> [&'static str; 11] {
+    [
+        "generate",
+        "--model",
+        "smol",
+        "--limit",
+        limit,
+        "--max-tokens",
+        max_tokens,
+        "--parallel",
+        "2",
+        "--threads",
+        threads,
+    ]
+}
