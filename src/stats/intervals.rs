@@ -1,6 +1,17 @@
 //! Means and their 95 % confidence intervals (Student's t), and the
 //! distribution functions behind them.
 
+use super::special::regularized_incomplete_beta;
+
+/// A two-sided confidence interval, `low ≤ high`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    /// Lower end.
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+}
+
 /// Mean and 95 % confidence half-width of `scores`: a Student t-interval,
 /// `t(0.975, n − 1) × s / √n` with the sample standard deviation `s`
 /// (n − 1 in the denominator). For a handful of scores this is much wider
@@ -8,21 +19,48 @@
 /// (n = 2: t = 12.71; n = 10: 2.26; n = 100: 1.98). The mean is `None`
 /// without scores, the half-width `None` under two scores.
 pub fn mean_ci(scores: &[i64]) -> (Option<f64>, Option<f64>) {
-    if scores.is_empty() {
-        return (None, None);
+    let values: Vec<f64> = scores.iter().map(|&s| s as f64).collect();
+    (mean(&values), t_half_width(&values))
+}
+
+/// The 95 % Student t-interval of the mean of `values`,
+/// `mean ± t(0.975, n − 1) × s / √n` (the interval of [`mean_ci`] for any
+/// real values); `None` under two values.
+pub fn t_interval(values: &[f64]) -> Option<Interval> {
+    let (m, h) = (mean(values)?, t_half_width(values)?);
+    Some(Interval {
+        low: m - h,
+        high: m + h,
+    })
+}
+
+/// The arithmetic mean; `None` for no values.
+pub(crate) fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// The sample standard deviation (n − 1 in the denominator); `None` under
+/// two values.
+pub(crate) fn sample_sd(values: &[f64]) -> Option<f64> {
+    sample_variance(values).map(f64::sqrt)
+}
+
+/// The sample variance (n − 1 in the denominator); `None` under two values.
+fn sample_variance(values: &[f64]) -> Option<f64> {
+    if values.len() < 2 {
+        return None;
     }
-    let n = scores.len() as f64;
-    let mean = scores.iter().sum::<i64>() as f64 / n;
-    if scores.len() < 2 {
-        return (Some(mean), None);
-    }
-    let var = scores
-        .iter()
-        .map(|&s| (s as f64 - mean).powi(2))
-        .sum::<f64>()
-        / (n - 1.0);
-    let t = student_t_quantile(0.975, n - 1.0);
-    (Some(mean), Some(t * (var / n).sqrt()))
+    let m = mean(values)?;
+    let ss: f64 = values.iter().map(|v| (v - m).powi(2)).sum();
+    Some(ss / (values.len() as f64 - 1.0))
+}
+
+/// The half-width `t(0.975, n − 1) × s / √n` of the 95 % t-interval;
+/// `None` under two values.
+fn t_half_width(values: &[f64]) -> Option<f64> {
+    let n = values.len() as f64;
+    let var = sample_variance(values)?;
+    Some(student_t_quantile(0.975, n - 1.0) * (var / n).sqrt())
 }
 
 /// The `p` quantile of Student's t distribution with `df` degrees of
@@ -72,94 +110,6 @@ pub fn student_t_cdf(t: f64, df: f64) -> f64 {
     if t >= 0.0 { 1.0 - tail } else { tail }
 }
 
-/// The regularized incomplete beta function `I(x; a, b)` for `0 ≤ x ≤ 1`,
-/// `a, b > 0`: the continued fraction (modified Lentz), on whichever side
-/// converges fast, `I(x; a, b) = 1 − I(1 − x; b, a)`.
-fn regularized_incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
-    }
-    if x >= 1.0 {
-        return 1.0;
-    }
-    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln();
-    let front = ln_front.exp();
-    if x < (a + 1.0) / (a + b + 2.0) {
-        front * beta_continued_fraction(x, a, b) / a
-    } else {
-        1.0 - front * beta_continued_fraction(1.0 - x, b, a) / b
-    }
-}
-
-/// The continued fraction of the incomplete beta function (modified Lentz).
-fn beta_continued_fraction(x: f64, a: f64, b: f64) -> f64 {
-    const EPS: f64 = 1e-15;
-    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
-    let mut c = 1.0;
-    let mut d = 1.0 / away_from_zero(1.0 - qab * x / qap);
-    let mut h = d;
-    for m in 1..=500 {
-        let m = f64::from(m);
-        let m2 = 2.0 * m;
-        // Even step, then odd step.
-        h *= lentz_step(m * (b - m) * x / ((qam + m2) * (a + m2)), &mut c, &mut d);
-        let del = lentz_step(
-            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
-            &mut c,
-            &mut d,
-        );
-        h *= del;
-        if (del - 1.0).abs() < EPS {
-            break;
-        }
-    }
-    h
-}
-
-/// One step of the modified Lentz method with partial numerator `aa`:
-/// updates `c` and `d` and returns the factor the fraction is multiplied by.
-fn lentz_step(aa: f64, c: &mut f64, d: &mut f64) -> f64 {
-    *d = 1.0 / away_from_zero(1.0 + aa * *d);
-    *c = away_from_zero(1.0 + aa / *c);
-    *d * *c
-}
-
-/// `v`, or a tiny number in its place when it is (nearly) zero, so Lentz's
-/// method never divides by zero.
-fn away_from_zero(v: f64) -> f64 {
-    const TINY: f64 = 1e-300;
-    if v.abs() < TINY { TINY } else { v }
-}
-
-/// ln Γ(x) for x > 0 (Lanczos approximation, g = 7, nine coefficients;
-/// relative error around 1e-15).
-fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const COEF: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection: Γ(x) Γ(1 − x) = π / sin(πx).
-        let pi = std::f64::consts::PI;
-        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let mut sum = COEF[0];
-    for (i, c) in COEF.iter().enumerate().skip(1) {
-        sum += c / (x + i as f64);
-    }
-    let t = x + G + 0.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +130,20 @@ mod tests {
         assert_eq!(mean_ci(&[]), (None, None));
         // No spread: a zero-width interval, not NaN.
         assert_eq!(mean_ci(&[4, 4, 4]), (Some(4.0), Some(0.0)));
+    }
+
+    /// SciPy 1.17.1 `scipy.stats.t.interval(0.95, 7, loc=mean, scale=sem(d))`
+    /// of d = [0.25, −0.5, 1.75, 0.0, 1.0, 2.5, −1.25, 0.75] (mean 0.5625):
+    /// (−0.4476061447907156, 1.5726061447907156).
+    #[test]
+    fn t_interval_of_real_values() {
+        let d = [0.25, -0.5, 1.75, 0.0, 1.0, 2.5, -1.25, 0.75];
+        let ci = t_interval(&d).expect("interval");
+        assert!((ci.low + 0.447_606_144_790_715_6).abs() < 1e-9, "{ci:?}");
+        assert!((ci.high - 1.572_606_144_790_715_6).abs() < 1e-9, "{ci:?}");
+        assert_eq!(t_interval(&[1.0]), None);
+        assert_eq!(sample_sd(&[2.0]), None);
+        assert_eq!(mean(&[]), None);
     }
 
     /// Two-sided 95 % critical values t(0.975, df), as printed in standard
