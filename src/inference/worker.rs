@@ -136,6 +136,11 @@ pub(crate) enum Command {
         /// The chat.
         messages: Vec<ChatMessage>,
     },
+    /// Train a model (instead of `load`: the process then exits).
+    Train {
+        /// What to train.
+        job: Box<crate::train::TrainJob>,
+    },
     /// Measure throughput.
     Bench {
         /// Prompt tokens per sequence.
@@ -181,6 +186,16 @@ pub(crate) enum Reply {
     Rendered {
         /// The prompt or why it could not be rendered.
         result: Result<String, InferenceError>,
+    },
+    /// Training progress.
+    Training {
+        /// What happened.
+        event: crate::train::TrainEvent,
+    },
+    /// Training ended.
+    Trained {
+        /// The outcome or why it stopped.
+        result: Result<crate::train::TrainOutcome, crate::train::TrainError>,
     },
     /// Benchmark figures.
     Benched {
@@ -630,6 +645,54 @@ impl WorkerEngine {
                 }
             }
         })?
+    }
+}
+
+/// Trains `job` in a fresh engine process (see [`crate::train`]): events go
+/// to `on_event` as they arrive; a cancel is passed on; a process that dies
+/// ends the run in [`TrainError::Crashed`](crate::train::TrainError::Crashed)
+/// with the signal and llama.cpp's last log line.
+pub(crate) fn run_training(
+    job: &crate::train::TrainJob,
+    cancel: &CancelToken,
+    on_event: &mut dyn FnMut(&crate::train::TrainEvent),
+) -> Result<crate::train::TrainOutcome, crate::train::TrainError> {
+    use crate::train::TrainError;
+    let launcher = launcher().map_err(|e| TrainError::Crashed(e.to_string()))?;
+    let mut process =
+        EngineProcess::spawn(&launcher).map_err(|e| TrainError::Crashed(e.to_string()))?;
+    let pid = process.child.id();
+    tracing::info!(pid, "training process started");
+    on_event(&crate::train::TrainEvent::Started { pid });
+    if process
+        .send(&Command::Train {
+            job: Box::new(job.clone()),
+        })
+        .is_err()
+    {
+        return Err(TrainError::Crashed(process.post_mortem()));
+    }
+    let mut cancel_sent = false;
+    loop {
+        match process.replies.recv_timeout(CANCEL_POLL) {
+            Ok(Reply::Training { event }) => on_event(&event),
+            Ok(Reply::Trained { result }) => {
+                process.shut_down();
+                return result;
+            }
+            Ok(other) => tracing::debug!(?other, "unexpected training reply"),
+            Err(RecvTimeoutError::Timeout) => {
+                if cancel.is_cancelled() && !cancel_sent {
+                    cancel_sent = true;
+                    if process.send(&Command::Cancel).is_err() {
+                        return Err(TrainError::Crashed(process.post_mortem()));
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(TrainError::Crashed(process.post_mortem()));
+            }
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use crate::progress::CancelToken;
 enum Job {
     Command(Command),
     Generate(Vec<crate::inference::GenerationRequest>, CancelToken),
+    Train(Box<crate::train::TrainJob>, CancelToken),
 }
 
 /// Serves one engine process until its standard input closes. Adapters call
@@ -64,6 +65,10 @@ pub fn serve() -> ExitCode {
                 tracing::warn!(?other, "ignoring an unexpected command");
                 Ok(())
             }
+            Job::Train(..) => {
+                tracing::warn!("ignoring a train command sent to a serving engine");
+                Ok(())
+            }
         };
         if written.is_err() {
             // The parent is gone: nobody to answer.
@@ -78,6 +83,10 @@ pub fn serve() -> ExitCode {
 fn load(jobs: &mpsc::Receiver<Job>) -> Option<LocalEngine> {
     let (path, config) = match jobs.recv().ok()? {
         Job::Command(Command::Load { path, config }) => (path, config),
+        Job::Train(job, cancel) => {
+            train(&job, &cancel);
+            return None;
+        }
         _ => {
             tracing::error!("the first command must be load");
             return None;
@@ -94,6 +103,20 @@ fn load(jobs: &mpsc::Receiver<Job>) -> Option<LocalEngine> {
             None
         }
     }
+}
+
+/// Trains, streaming progress; the process exits afterwards. A parent that
+/// stopped listening cancels the run at the next step.
+fn train(job: &crate::train::TrainJob, cancel: &CancelToken) {
+    let result = crate::train::run::run(job, cancel, &mut |event| {
+        if reply(&Reply::Training { event }).is_err() {
+            cancel.cancel();
+        }
+    });
+    if let Err(e) = &result {
+        tracing::warn!("training stopped: {e}");
+    }
+    let _ = reply(&Reply::Trained { result });
 }
 
 /// Writes replies until one fails, then cancels the generation (the parent
@@ -172,6 +195,13 @@ fn read_commands(jobs: &mpsc::Sender<Job>, current: &Mutex<Option<CancelToken>>)
                     *c = Some(token.clone());
                 }
                 Job::Generate(requests, token)
+            }
+            Command::Train { job } => {
+                let token = CancelToken::new();
+                if let Ok(mut c) = current.lock() {
+                    *c = Some(token.clone());
+                }
+                Job::Train(job, token)
             }
             other => Job::Command(other),
         };
