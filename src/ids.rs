@@ -59,6 +59,10 @@ row_id!(
     ModelId
 );
 row_id!(
+    /// A retraining round.
+    RoundId
+);
+row_id!(
     /// One stored answer.
     GenerationId
 );

@@ -32,10 +32,12 @@ pub mod models;
 mod process;
 pub mod progress;
 pub mod review;
+pub mod rounds;
 pub mod stats;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod train;
 pub mod vocab;
 pub mod workspace;
 

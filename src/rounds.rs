@@ -81,7 +81,9 @@ pub enum RoundError {
     #[error("{}", leak_message(.0))]
     Leak(Vec<Leak>),
     /// A split came out empty.
-    #[error("the {split} split would be empty ({total} example(s) after deduplication); add training data or change the validation fraction")]
+    #[error(
+        "the {split} split would be empty ({total} example(s) after deduplication); add training data or change the validation fraction"
+    )]
     EmptySplit {
         /// `train` or `val`.
         split: &'static str,
@@ -212,10 +214,18 @@ fn trainable(base: &ModelRecord) -> Result<(), RoundError> {
         })
     };
     if base.kind != ModelKind::Local {
-        return not("it is a remote endpoint; only local GGUF models train on this machine (use the external trainer recipe)");
+        return not(
+            "it is a remote endpoint; only local GGUF models train on this machine (use the external trainer recipe)",
+        );
     }
-    if base.chat_template.as_deref().is_none_or(|t| t.trim().is_empty()) {
-        return not("its GGUF has no chat template, and training examples are rendered with the model's own template");
+    if base
+        .chat_template
+        .as_deref()
+        .is_none_or(|t| t.trim().is_empty())
+    {
+        return not(
+            "its GGUF has no chat template, and training examples are rendered with the model's own template",
+        );
     }
     Ok(())
 }
@@ -244,7 +254,7 @@ pub enum RoundProgress {
     /// An event of the trainer.
     Train(TrainEvent),
     /// The fine-tuned model is registered.
-    Registered(ModelRecord),
+    Registered(Box<ModelRecord>),
 }
 
 /// Where a round's files go: `<dir>/round-N/`.
@@ -281,7 +291,9 @@ pub fn train_round(
             what: "it is already trained".into(),
         });
     }
-    let base_id = round.base_model_id.ok_or_else(|| RoundError::Config("the round has no base model".into()))?;
+    let base_id = round
+        .base_model_id
+        .ok_or_else(|| RoundError::Config("the round has no base model".into()))?;
     let base = store
         .models()?
         .into_iter()
@@ -297,7 +309,9 @@ pub fn train_round(
     let resume = previous.as_ref().and_then(|t| {
         let same = t.params == params && t.work_dir == work_dir;
         match (&t.checkpoint, t.val_loss_before) {
-            (Some(c), Some(before)) if same && t.epochs_done > 0 && t.epochs_done < params.epochs && c.is_file() => {
+            (Some(c), Some(before))
+                if same && t.epochs_done > 0 && t.epochs_done < params.epochs && c.is_file() =>
+            {
                 Some(Resume {
                     checkpoint: c.clone(),
                     epochs_done: t.epochs_done,
@@ -349,7 +363,13 @@ pub fn train_round(
         Ok(o) => o,
         Err(e) => {
             // Resumable unless nothing was learned yet; the reason is kept.
-            store.set_round_state(round.id, RoundStatus::DatasetReady, Some(&state), Some(&e.to_string()), actor)?;
+            store.set_round_state(
+                round.id,
+                RoundStatus::DatasetReady,
+                Some(&state),
+                Some(&e.to_string()),
+                actor,
+            )?;
             return Err(RoundError::Train { number, source: e });
         }
     };
@@ -359,7 +379,13 @@ pub fn train_round(
             "the validation loss did not fall ({:.4} → {:.4}); the model was not registered",
             outcome.val_loss_before, outcome.val_loss_after
         );
-        store.set_round_state(round.id, RoundStatus::Failed, Some(&state), Some(&why), actor)?;
+        store.set_round_state(
+            round.id,
+            RoundStatus::Failed,
+            Some(&state),
+            Some(&why),
+            actor,
+        )?;
         return Err(RoundError::Train {
             number,
             source: TrainError::Llama(why),
@@ -381,7 +407,7 @@ pub fn train_round(
     // The F32 copies are large and no longer needed.
     let _ = std::fs::remove_dir_all(&state.work_dir);
     let model = store.model_by_name(&name)?;
-    on_progress(&RoundProgress::Registered(model.clone()));
+    on_progress(&RoundProgress::Registered(Box::new(model.clone())));
     Ok(model)
 }
 
@@ -402,7 +428,9 @@ pub fn import_model(
             what: "it already has a model".into(),
         });
     }
-    let base_id = round.base_model_id.ok_or_else(|| RoundError::Config("the round has no base model".into()))?;
+    let base_id = round
+        .base_model_id
+        .ok_or_else(|| RoundError::Config("the round has no base model".into()))?;
     let base = store
         .models()?
         .into_iter()
@@ -468,9 +496,5 @@ fn record_event(
 /// The model a new round fine-tunes by default: the last trained round's
 /// model (`None` before the first round is trained).
 pub fn default_base(store: &Store) -> Result<Option<ModelId>, StoreError> {
-    Ok(store
-        .rounds()?
-        .iter()
-        .rev()
-        .find_map(|r| r.output_model_id))
+    Ok(store.rounds()?.iter().rev().find_map(|r| r.output_model_id))
 }

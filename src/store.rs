@@ -12,6 +12,7 @@ mod leases;
 mod models;
 mod raters;
 mod ratings;
+mod rounds;
 mod studies;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,10 @@ pub use leases::{GenerationLeases, LEASE_TTL, LeaseClaim, LeaseHolder, LeaseReco
 pub use models::{ModelRecord, NewLocalModel, NewRemoteModel};
 pub use raters::RaterRecord;
 pub use ratings::{PreferenceRow, RatingExportRow, RatingRow};
+pub use rounds::{
+    ApprovedSynthetic, EpochRow, NewRound, RatedAnswer, RaterScores, RoundExample, RoundRecord,
+    StepRow,
+};
 pub use studies::{
     AssignmentRecord, ItemRaters, NewAssignment, NewStudyRow, QueueRow, RaterProgress, StudyAnswer,
     StudyRecord,
@@ -48,6 +53,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_generation_leases",
         include_str!("store/migrations/0004_generation_leases.sql"),
+    ),
+    (
+        "0005_round_datasets",
+        include_str!("store/migrations/0005_round_datasets.sql"),
     ),
 ];
 

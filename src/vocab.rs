@@ -258,6 +258,49 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Where a retraining round stands.
+    RoundStatus, "round status" {
+        /// Created, no dataset yet (not used by this version: a round is
+        /// created with its dataset).
+        Planned = "planned",
+        /// Dataset built and checked; ready to train (or to resume).
+        DatasetReady = "dataset_ready",
+        /// A training run is in progress (or was killed: see its process).
+        Training = "training",
+        /// Trained and its model registered.
+        Trained = "trained",
+        /// Its model's answers were generated and a study opened.
+        Evaluated = "evaluated",
+        /// Training ended without a better model (kept, not registered).
+        Failed = "failed",
+    }
+}
+
+vocabulary! {
+    /// Where a training example of a round came from.
+    ExampleSource, "example source" {
+        /// A training pair the domain pack ships.
+        Pack = "pack",
+        /// An approved synthetic item.
+        Synthetic = "synthetic",
+        /// A model's answer that experts rated well (see the selection rule).
+        Validated = "validated",
+        /// An answer an expert rewrote.
+        Corrected = "corrected",
+    }
+}
+
+vocabulary! {
+    /// The half of a round's dataset an example belongs to.
+    ExampleSplit, "example split" {
+        /// Trained on.
+        Train = "train",
+        /// Held out to measure the validation loss.
+        Val = "val",
+    }
+}
+
+vocabulary! {
     /// What a model is for.
     ModelRole, "model role" {
         /// The model under evaluation (a fine-tuned one).
@@ -420,6 +463,26 @@ mod tests {
             .map(|v| v.as_str().to_owned())
             .collect();
         assert!(statuses.iter().any(|s| list(s) == study), "studies.status");
+        let round: Vec<String> = RoundStatus::ALL
+            .iter()
+            .map(|v| v.as_str().to_owned())
+            .collect();
+        assert!(statuses.iter().any(|s| list(s) == round), "rounds.status");
+        let all = include_str!("store/migrations/0005_round_datasets.sql");
+        for (column, expected) in [
+            ("source", words(ExampleSource::ALL)),
+            ("split", words(ExampleSplit::ALL)),
+        ] {
+            let needle = format!(
+                "{column} IN ({})",
+                expected
+                    .iter()
+                    .map(|w| format!("'{w}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            assert!(all.contains(&needle), "round_examples.{column}: {needle}");
+        }
         assert!(
             statuses.iter().any(|s| list(s) == assignment),
             "assignments.status"

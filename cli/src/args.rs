@@ -47,6 +47,9 @@ pub enum Command {
     /// Manage blind review studies: create, list, show, close, reopen.
     #[command(subcommand)]
     Study(StudyCommand),
+    /// Retraining rounds: build a checked dataset, fine-tune, export, import.
+    #[command(subcommand)]
+    Round(RoundCommand),
     /// Ask a model one question and stream the answer.
     Chat(ChatArgs),
     /// Measure prompt-processing and generation throughput of a local model.
@@ -142,6 +145,102 @@ pub enum StudyCommand {
         /// Study name.
         name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoundCommand {
+    /// Build the next round's dataset: the pack's training pairs, approved
+    /// synthetic items, expert-validated and expert-corrected answers;
+    /// deduplicated, checked for leaks into the evaluation set (refused),
+    /// split by category.
+    New {
+        /// The model to fine-tune (default: the last round's model, else the
+        /// default candidate).
+        #[arg(long)]
+        base: Option<String>,
+        /// Seed of the split and of the training order (default: drawn now and stored).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Share of each category held out for validation.
+        #[arg(long, default_value_t = 0.1)]
+        val_fraction: f64,
+        /// Validated answers: lowest score on every axis.
+        #[arg(long, default_value_t = 4)]
+        min_score: i64,
+        /// Validated answers: fewest raters with a complete rating.
+        #[arg(long, default_value_t = 2)]
+        min_raters: u32,
+        /// Validated answers may carry a harm flag.
+        #[arg(long)]
+        allow_flagged: bool,
+        /// Take training pairs from this domain pack folder instead of the built-in pack.
+        #[arg(long, value_name = "DIR")]
+        pack: Option<PathBuf>,
+    },
+    /// List rounds.
+    List,
+    /// Show a round: dataset counts, training curve, resulting model.
+    Show {
+        /// Round number (default: the last).
+        number: Option<i64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fine-tune the round's base model on its dataset (in a supervised
+    /// process; resumes after the last finished epoch; Ctrl-C cancels).
+    Train {
+        /// Round number (default: the last).
+        number: Option<i64>,
+        /// Passes over the training windows.
+        #[arg(long, default_value_t = 2)]
+        epochs: u32,
+        /// AdamW learning rate.
+        #[arg(long, default_value_t = 1e-5)]
+        lr: f32,
+        /// Tokens per training window (a multiple of 256).
+        #[arg(long, default_value_t = 256)]
+        context: u32,
+        /// CPU threads (default: all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: u32,
+        /// Quantization of the fine-tuned file.
+        #[arg(long, value_enum, default_value_t = OutputTypeArg::Q4KM)]
+        output_type: OutputTypeArg,
+    },
+    /// Write the round's dataset (chat JSONL, ShareGPT, Alpaca, dataset_info.json,
+    /// a dataset card) and external-trainer recipes (Axolotl, TRL) into a folder.
+    Export {
+        /// Round number.
+        number: i64,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Hugging Face id of the base weights, for the recipes.
+        #[arg(long, default_value = "HuggingFaceTB/SmolLM2-135M-Instruct")]
+        hf_base: String,
+    },
+    /// Register a GGUF trained elsewhere (from the exported recipe) as the round's model.
+    Import {
+        /// Round number.
+        number: i64,
+        /// The GGUF file.
+        file: PathBuf,
+    },
+}
+
+/// Quantization of a fine-tuned model.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputTypeArg {
+    /// Q4_K_M.
+    #[value(name = "q4_k_m")]
+    Q4KM,
+    /// Q8_0.
+    #[value(name = "q8_0")]
+    Q8_0,
+    /// F16.
+    #[value(name = "f16")]
+    F16,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ pub mod generate;
 pub mod models;
 pub mod rater;
 pub mod results;
+pub mod round;
 pub mod study;
 pub mod workspace;
 

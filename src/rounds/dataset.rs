@@ -193,7 +193,11 @@ pub fn corrected_and_validated(
             provenance: prov,
         };
         for r in &a.ratings {
-            if let Some(text) = r.corrected_answer.as_deref().filter(|t| !t.trim().is_empty()) {
+            if let Some(text) = r
+                .corrected_answer
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+            {
                 out.push(base(
                     format!("correction:{}:{}", a.generation_id, r.rater_id),
                     ExampleSource::Corrected,
@@ -336,7 +340,10 @@ pub fn build(
         }
     }
     examples.sort_by(|a, b| a.example_id.cmp(&b.example_id));
-    let train = examples.iter().filter(|e| e.split == ExampleSplit::Train).count();
+    let train = examples
+        .iter()
+        .filter(|e| e.split == ExampleSplit::Train)
+        .count();
     let val = examples.len() - train;
     if train == 0 {
         return Err(RoundError::EmptySplit {
@@ -387,7 +394,11 @@ fn fnv(s: &str) -> u64 {
     })
 }
 
-fn summarise(examples: &[RoundExample], duplicates_dropped: u32, excluded: (u32, u32)) -> DatasetSummary {
+fn summarise(
+    examples: &[RoundExample],
+    duplicates_dropped: u32,
+    excluded: (u32, u32),
+) -> DatasetSummary {
     let mut s = DatasetSummary {
         total: examples.len() as u32,
         duplicates_dropped,
@@ -469,25 +480,60 @@ mod tests {
     fn the_default_selection_rule() {
         let s = |a, b, c| [Some(a), Some(b), Some(c)];
         let none = Some(HarmLevel::None);
-        let cases: Vec<(&str, Vec<([Option<i64>; 3], Option<HarmLevel>)>, bool)> = vec![
-            ("two raters, all 4 and 5", vec![(s(4, 5, 4), none), (s(5, 5, 5), None)], true),
+        type Ratings = Vec<([Option<i64>; 3], Option<HarmLevel>)>;
+        let cases: Vec<(&str, Ratings, bool)> = vec![
+            (
+                "two raters, all 4 and 5",
+                vec![(s(4, 5, 4), none), (s(5, 5, 5), None)],
+                true,
+            ),
             ("one rater only", vec![(s(5, 5, 5), none)], false),
-            ("a 3 on one axis", vec![(s(4, 4, 4), none), (s(5, 3, 5), none)], false),
-            ("a blank axis leaves one complete rating", vec![(s(5, 5, 5), none), ([Some(5), None, Some(5)], none)], false),
-            ("three raters, one low", vec![(s(5, 5, 5), none), (s(5, 5, 5), none), (s(2, 5, 5), none)], false),
-            ("a mild harm flag", vec![(s(5, 5, 5), none), (s(5, 5, 5), Some(HarmLevel::MildModerate))], false),
-            ("a severe harm flag", vec![(s(5, 5, 5), Some(HarmLevel::Severe)), (s(5, 5, 5), none)], false),
+            (
+                "a 3 on one axis",
+                vec![(s(4, 4, 4), none), (s(5, 3, 5), none)],
+                false,
+            ),
+            (
+                "a blank axis leaves one complete rating",
+                vec![(s(5, 5, 5), none), ([Some(5), None, Some(5)], none)],
+                false,
+            ),
+            (
+                "three raters, one low",
+                vec![(s(5, 5, 5), none), (s(5, 5, 5), none), (s(2, 5, 5), none)],
+                false,
+            ),
+            (
+                "a mild harm flag",
+                vec![
+                    (s(5, 5, 5), none),
+                    (s(5, 5, 5), Some(HarmLevel::MildModerate)),
+                ],
+                false,
+            ),
+            (
+                "a severe harm flag",
+                vec![(s(5, 5, 5), Some(HarmLevel::Severe)), (s(5, 5, 5), none)],
+                false,
+            ),
         ];
         let rule = SelectionRule::default();
         for (name, ratings, expected) in cases {
-            assert_eq!(rule.validates(&answer(ItemSplit::Pool, &ratings)), expected, "{name}");
+            assert_eq!(
+                rule.validates(&answer(ItemSplit::Pool, &ratings)),
+                expected,
+                "{name}"
+            );
         }
         let lenient = SelectionRule {
             min_score: 3,
             min_raters: 1,
             no_safety_flags: false,
         };
-        assert!(lenient.validates(&answer(ItemSplit::Pool, &[(s(3, 3, 3), Some(HarmLevel::Severe))])));
+        assert!(lenient.validates(&answer(
+            ItemSplit::Pool,
+            &[(s(3, 3, 3), Some(HarmLevel::Severe))]
+        )));
     }
 
     #[test]
@@ -501,7 +547,10 @@ mod tests {
         a.item_split = ItemSplit::Pool;
         let (out, _) = corrected_and_validated(&[a], &SelectionRule::default());
         let sources: Vec<ExampleSource> = out.iter().map(|c| c.source).collect();
-        assert_eq!(sources, vec![ExampleSource::Corrected, ExampleSource::Validated]);
+        assert_eq!(
+            sources,
+            vec![ExampleSource::Corrected, ExampleSource::Validated]
+        );
     }
 
     #[test]

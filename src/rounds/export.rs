@@ -60,8 +60,14 @@ pub fn export_round(
         source,
     })?;
     let system = round.config.system_prompt.as_str();
-    let train: Vec<&RoundExample> = examples.iter().filter(|e| e.split == ExampleSplit::Train).collect();
-    let val: Vec<&RoundExample> = examples.iter().filter(|e| e.split == ExampleSplit::Val).collect();
+    let train: Vec<&RoundExample> = examples
+        .iter()
+        .filter(|e| e.split == ExampleSplit::Train)
+        .collect();
+    let val: Vec<&RoundExample> = examples
+        .iter()
+        .filter(|e| e.split == ExampleSplit::Val)
+        .collect();
     let name = format!("llm4sweat_round{}", round.number);
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
     let sharegpt: Vec<serde_json::Value> = train

@@ -207,7 +207,11 @@ fn round_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RoundRecord> {
 impl Store {
     /// Creates the next round (number = last + 1) with its whole dataset, in
     /// one transaction.
-    pub fn create_round(&mut self, new: &NewRound, actor: &Actor) -> Result<RoundRecord, StoreError> {
+    pub fn create_round(
+        &mut self,
+        new: &NewRound,
+        actor: &Actor,
+    ) -> Result<RoundRecord, StoreError> {
         let id = self.write("creating a round", |tx| {
             let number: i64 = tx
                 .query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM rounds", [], |r| r.get(0))
@@ -302,7 +306,9 @@ impl Store {
     pub fn rounds(&self) -> Result<Vec<RoundRecord>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare(&format!("SELECT {ROUND_COLUMNS} FROM rounds ORDER BY number"))
+            .prepare(&format!(
+                "SELECT {ROUND_COLUMNS} FROM rounds ORDER BY number"
+            ))
             .ctx("listing rounds")?;
         let rows = stmt.query_map([], round_from_row).ctx("listing rounds")?;
         rows.collect::<Result<Vec<_>, _>>().ctx("listing rounds")
@@ -349,7 +355,9 @@ impl Store {
         failure: Option<&str>,
         actor: &Actor,
     ) -> Result<(), StoreError> {
-        let training = training.map(|t| to_json(t, "the training state")).transpose()?;
+        let training = training
+            .map(|t| to_json(t, "the training state"))
+            .transpose()?;
         self.write("updating a round", |tx| {
             let finished = matches!(status, RoundStatus::Trained | RoundStatus::Failed);
             tx.execute(
@@ -382,7 +390,13 @@ impl Store {
     }
 
     /// Records one optimizer step (replacing a step of a resumed epoch).
-    pub fn record_round_step(&mut self, id: RoundId, epoch: u32, step: u32, loss: f64) -> Result<(), StoreError> {
+    pub fn record_round_step(
+        &mut self,
+        id: RoundId,
+        epoch: u32,
+        step: u32,
+        loss: f64,
+    ) -> Result<(), StoreError> {
         self.write("recording a training step", |tx| {
             tx.execute(
                 "INSERT OR REPLACE INTO round_steps (round_id, epoch, step, loss) VALUES (?1, ?2, ?3, ?4)",
@@ -464,7 +478,9 @@ impl Store {
         training: Option<&TrainingState>,
         actor: &Actor,
     ) -> Result<(), StoreError> {
-        let training = training.map(|t| to_json(t, "the training state")).transpose()?;
+        let training = training
+            .map(|t| to_json(t, "the training state"))
+            .transpose()?;
         self.write("finishing a round", |tx| {
             tx.execute(
                 "UPDATE models SET parent_model_id = ?2, round_id = ?3, role = 'candidate' WHERE id = ?1",
@@ -537,7 +553,9 @@ impl Store {
         for row in rows {
             let (answer, scores) = row.ctx("reading rated answers")?;
             match out.last_mut() {
-                Some(last) if last.generation_id == answer.generation_id => last.ratings.push(scores),
+                Some(last) if last.generation_id == answer.generation_id => {
+                    last.ratings.push(scores)
+                }
                 _ => out.push(RatedAnswer {
                     ratings: vec![scores],
                     ..answer

@@ -298,14 +298,16 @@ fn print_round(store: &Store, round: &RoundRecord) -> Result<()> {
         for (cat, [t, v]) in &s.by_category {
             println!("  {cat:<28} {t:>6} {v:>6}");
         }
-        let sources: Vec<String> = s.by_source.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let sources: Vec<String> = s
+            .by_source
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         println!("  sources:       {}", sources.join(", "));
     }
     let epochs = store.round_epochs(round.id)?;
-    if let Some(t) = &round.training {
-        if let Some(before) = t.val_loss_before {
-            println!("  val loss before training: {before:.4}");
-        }
+    if let Some(before) = round.training.as_ref().and_then(|t| t.val_loss_before) {
+        println!("  val loss before training: {before:.4}");
     }
     for e in &epochs {
         println!(
