@@ -13,7 +13,10 @@
 //! - [`export`]: CSV / JSON Lines exports.
 //! - [`files`]: reading user-named input files safely (regular files only, size caps).
 //! - [`review`]: blind review studies, assignments and ratings.
-//! - [`stats`]: the statistics of study results (intervals, agreement, Bradley–Terry).
+//! - [`stats`]: the statistics of study results (descriptives and intervals, paired tests,
+//!   agreement, Bradley–Terry).
+//! - [`train`]: the built-in trainer (llama.cpp's training API in a supervised process).
+//! - [`rounds`]: retraining rounds (dataset snapshot, training, lineage, exports).
 //! - [`progress`]: progress reporting and cancellation for long jobs.
 //! - [`logging`]: log targets that the adapters' subscribers filter.
 //! - [`workspace`]: where the database and model files live.
