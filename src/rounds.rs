@@ -464,8 +464,14 @@ fn record_event(
             train_windows,
             val_windows,
             ..
-        } => state.windows = Some((*train_windows, *val_windows)),
-        TrainEvent::Baseline { val_loss } => state.val_loss_before = Some(*val_loss),
+        } => {
+            state.windows = Some((*train_windows, *val_windows));
+            store.set_round_training(id, state)?;
+        }
+        TrainEvent::Baseline { val_loss } => {
+            state.val_loss_before = Some(*val_loss);
+            store.set_round_training(id, state)?;
+        }
         TrainEvent::Step {
             epoch, step, loss, ..
         } => store.record_round_step(id, *epoch, *step, *loss)?,
@@ -491,6 +497,70 @@ fn record_event(
         TrainEvent::Started { .. } | TrainEvent::Converted { .. } | TrainEvent::Saving => {}
     }
     Ok(())
+}
+
+/// The blinded study that evaluates round `number`'s model: the model, the
+/// round's base model (the previous round's model, or the stock model) and
+/// the registered local baselines, up to four models, on every evaluation
+/// item, with the round's system prompt and default sampling.
+pub fn evaluation_spec(
+    store: &Store,
+    number: i64,
+    name: Option<String>,
+    rater_ids: Vec<crate::ids::RaterId>,
+    overlap: u32,
+    seed: u64,
+) -> Result<crate::review::StudySpec, RoundError> {
+    let round = store.round(number)?;
+    let Some(model_id) = round.output_model_id else {
+        return Err(RoundError::State {
+            number,
+            status: round.status,
+            what: "it has no model yet; train it first".into(),
+        });
+    };
+    let models = store.models()?;
+    let name_of = |id: ModelId| models.iter().find(|m| m.id == id).map(|m| m.name.clone());
+    let mut compared: Vec<String> = name_of(model_id).into_iter().collect();
+    if let Some(base) = round.base_model_id.and_then(name_of) {
+        compared.push(base);
+    }
+    for m in &models {
+        if compared.len() == 4 {
+            break;
+        }
+        if m.role == ModelRole::Baseline && !compared.contains(&m.name) {
+            compared.push(m.name.clone());
+        }
+    }
+    Ok(crate::review::StudySpec {
+        name: name.unwrap_or_else(|| format!("Round {number} evaluation")),
+        category: None,
+        limit: None,
+        item_ids: None,
+        models: compared,
+        rater_ids,
+        overlap,
+        seed,
+        params: crate::inference::SamplingParams::default(),
+        system_prompt: round.config.system_prompt.clone(),
+    })
+}
+
+/// Opens the blinded study of `spec` for round `number` and marks the round
+/// evaluated (its answers are generated next, as for any study).
+pub fn open_evaluation(
+    store: &mut Store,
+    number: i64,
+    spec: &crate::review::StudySpec,
+    rubric: &crate::domain::Rubric,
+    actor: &Actor,
+) -> Result<crate::ids::StudyId, RoundError> {
+    let round = store.round(number)?;
+    let study = crate::review::create_study(store, spec, rubric, actor)
+        .map_err(|e| RoundError::Config(e.to_string()))?;
+    store.set_round_evaluated(round.id, study, actor)?;
+    Ok(study)
 }
 
 /// The model a new round fine-tunes by default: the last trained round's

@@ -220,6 +220,26 @@ pub enum RoundCommand {
         #[arg(long, default_value = "HuggingFaceTB/SmolLM2-135M-Instruct")]
         hf_base: String,
     },
+    /// Open the blinded study of the round's model against its base model and
+    /// the baselines on the evaluation set, and generate its answers.
+    Evaluate {
+        /// Round number (default: the last).
+        number: Option<i64>,
+        /// Study name (default: "Round N evaluation").
+        #[arg(long)]
+        study: Option<String>,
+        /// A rater assigned now, by name (default: every rater).
+        #[arg(long = "rater", value_name = "NAME")]
+        raters: Vec<String>,
+        /// How many raters score each item.
+        #[arg(long, default_value_t = 2)]
+        overlap: u32,
+        /// Create the study without generating its answers.
+        #[arg(long)]
+        no_generate: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Register a GGUF trained elsewhere (from the exported recipe) as the round's model.
     Import {
         /// Round number.

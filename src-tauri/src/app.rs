@@ -121,6 +121,70 @@ pub struct StudyProgress {
     pub total: i64,
 }
 
+/// A retraining round as the Rounds screen shows it (the coordinator's
+/// view: model names are shown, this is not a rater payload).
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct RoundView {
+    /// 1, 2, 3…
+    pub number: i64,
+    /// Where it stands.
+    pub status: llm4sweat::vocab::RoundStatus,
+    /// The model it fine-tunes.
+    pub base_model: Option<String>,
+    /// The model it produced.
+    pub model: Option<String>,
+    /// Split and window-order seed.
+    pub seed: i64,
+    /// sha256 of the dataset.
+    pub dataset_hash: Option<String>,
+    /// Dataset counts.
+    pub summary: Option<llm4sweat::rounds::DatasetSummary>,
+    /// Validation loss before training.
+    pub val_loss_before: Option<f64>,
+    /// Validation loss after the last epoch of a finished run.
+    pub val_loss_after: Option<f64>,
+    /// Epochs finished (a killed run resumes after them).
+    pub epochs_done: u32,
+    /// Optimizer steps per epoch of the last run (its training windows).
+    pub steps_per_epoch: Option<u32>,
+    /// Hyperparameters of the last run.
+    pub params: Option<llm4sweat::train::TrainParams>,
+    /// Loss per epoch.
+    pub epochs: Vec<llm4sweat::store::EpochRow>,
+    /// Loss per optimizer step.
+    pub steps: Vec<llm4sweat::store::StepRow>,
+    /// Studies that evaluate its model.
+    pub studies: Vec<String>,
+    /// Why the last run failed.
+    pub failure: Option<String>,
+    /// Training tokens per second of the last finished run.
+    pub tokens_per_s: Option<f64>,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// A new round from the Rounds screen.
+#[derive(Debug, Clone, PartialEq, Deserialize, specta::Type)]
+pub struct RoundInput {
+    /// The model to fine-tune (default: the last round's model, else the default model).
+    pub base_model: Option<String>,
+    /// Split seed (default: drawn now).
+    pub seed: Option<u32>,
+    /// Share of each category held out for validation.
+    pub val_fraction: f64,
+}
+
+/// Training settings from the Rounds screen.
+#[derive(Debug, Clone, PartialEq, Deserialize, specta::Type)]
+pub struct TrainInput {
+    /// Passes over the data.
+    pub epochs: u32,
+    /// AdamW learning rate.
+    pub learning_rate: f32,
+    /// Tokens per window (a multiple of 256).
+    pub context: u32,
+}
+
 /// A study for the coordinator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct StudyView {
@@ -187,6 +251,14 @@ impl std::fmt::Debug for App {
             .field("db_path", &self.db_path)
             .finish_non_exhaustive()
     }
+}
+
+/// A fresh seed, small enough to type back in.
+fn drawn_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    (nanos as u64 ^ (nanos >> 64) as u64) % 1_000_000_000
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -605,6 +677,196 @@ impl App {
         })();
         self.end_job(job_id);
         result
+    }
+
+    fn round_view(store: &Store, r: &llm4sweat::store::RoundRecord) -> Result<RoundView, AppError> {
+        let models = store.models()?;
+        let name = |id: Option<llm4sweat::ids::ModelId>| {
+            id.and_then(|id| models.iter().find(|m| m.id == id))
+                .map(|m| m.name.clone())
+        };
+        let outcome = r.training.as_ref().and_then(|t| t.outcome.as_ref());
+        Ok(RoundView {
+            number: r.number,
+            status: r.status,
+            base_model: name(r.base_model_id),
+            model: name(r.output_model_id),
+            seed: r.seed,
+            dataset_hash: r.dataset_hash.clone(),
+            summary: r.summary.clone(),
+            val_loss_before: r.training.as_ref().and_then(|t| t.val_loss_before),
+            val_loss_after: outcome.map(|o| o.val_loss_after),
+            epochs_done: r.training.as_ref().map_or(0, |t| t.epochs_done),
+            steps_per_epoch: r.training.as_ref().and_then(|t| t.windows).map(|w| w.0),
+            params: r.training.as_ref().map(|t| t.params.clone()),
+            epochs: store.round_epochs(r.id)?,
+            steps: store.round_steps(r.id)?,
+            studies: store.round_studies(r.id)?,
+            failure: r.failure.clone(),
+            tokens_per_s: outcome.map(|o| o.tokens_per_s),
+            created_at: r.created_at.clone(),
+        })
+    }
+
+    /// Every round, oldest first.
+    pub fn list_rounds(&self) -> Result<Vec<RoundView>, AppError> {
+        // A training job writes through its own connection; read fresh.
+        let store = Store::open(&self.db_path)?;
+        store
+            .rounds()?
+            .iter()
+            .map(|r| Self::round_view(&store, r))
+            .collect()
+    }
+
+    /// Builds and checks the next round's dataset.
+    pub fn new_round(&self, input: RoundInput) -> Result<RoundView, AppError> {
+        let mut store = lock(&self.store);
+        let base = match input.base_model.as_deref().filter(|b| !b.is_empty()) {
+            Some(name) => store.model_by_name(name)?,
+            None => match llm4sweat::rounds::default_base(&store)? {
+                Some(id) => store
+                    .models()?
+                    .into_iter()
+                    .find(|m| m.id == id)
+                    .ok_or_else(|| {
+                        AppError::new(ErrorCode::NotFound, "the last round's model is gone")
+                    })?,
+                None => {
+                    let default = self.manifest.default_model().ok_or_else(|| {
+                        AppError::new(ErrorCode::NotFound, "the manifest has no default model")
+                    })?;
+                    store.model_by_name(&default.name).map_err(|_| {
+                        AppError::new(
+                            ErrorCode::NotFound,
+                            format!("the default model {} is not installed; fetch it on the Models screen or choose a base model", default.name),
+                        )
+                    })?
+                }
+            },
+        };
+        let config = llm4sweat::rounds::RoundConfig {
+            val_fraction: input.val_fraction,
+            ..Default::default()
+        };
+        let seed = input.seed.map_or_else(drawn_seed, u64::from);
+        let round = llm4sweat::rounds::new_round(
+            &mut store,
+            &self.pack,
+            &base,
+            config,
+            seed,
+            &Actor::Coordinator,
+        )?;
+        Self::round_view(&store, &round)
+    }
+
+    /// Trains a round with progress (resuming after its last finished
+    /// epoch); cancellable by job id.
+    pub fn train_round(
+        &self,
+        job_id: &str,
+        number: i64,
+        input: TrainInput,
+        progress: &dyn Progress,
+    ) -> Result<RoundView, AppError> {
+        use llm4sweat::progress::ProgressEvent;
+        use llm4sweat::rounds::RoundProgress;
+        use llm4sweat::train::TrainEvent;
+        let cancel = self.start_job(job_id)?;
+        let result = (|| {
+            let mut store = Store::open(&self.db_path)?;
+            let round = store.round(number)?;
+            let params = llm4sweat::train::TrainParams {
+                epochs: input.epochs,
+                learning_rate: input.learning_rate,
+                context: input.context,
+                seed: round.seed as u64,
+                ..Default::default()
+            };
+            let total_epochs = u64::from(input.epochs);
+            let mut steps_per_epoch = 0u64;
+            progress.report(ProgressEvent::Started {
+                label: format!("Training round {number}"),
+                total: None,
+            });
+            let rounds_dir = self
+                .db_path
+                .parent()
+                .map_or_else(|| PathBuf::from("rounds"), |d| d.join("rounds"));
+            let mut on = |p: &RoundProgress| match p {
+                RoundProgress::Train(TrainEvent::Step {
+                    epoch,
+                    step,
+                    steps,
+                    loss,
+                    tokens_per_s,
+                }) => {
+                    steps_per_epoch = u64::from(*steps);
+                    progress.report(ProgressEvent::Advanced {
+                        done: u64::from(epoch - 1) * steps_per_epoch + u64::from(*step),
+                        total: Some(steps_per_epoch * total_epochs),
+                        message: Some(format!(
+                            "epoch {epoch} · step {step}/{steps} · loss {loss:.3} · {tokens_per_s:.0} tokens/s"
+                        )),
+                    });
+                }
+                RoundProgress::Train(TrainEvent::Epoch {
+                    epoch, val_loss, ..
+                }) => {
+                    progress.report(ProgressEvent::Note {
+                        message: format!("epoch {epoch} done: validation loss {val_loss:.3}"),
+                    });
+                }
+                RoundProgress::Train(TrainEvent::Converted { .. }) => {
+                    progress.report(ProgressEvent::Note {
+                        message: "base model converted to F32".into(),
+                    })
+                }
+                RoundProgress::Train(TrainEvent::Baseline { val_loss }) => {
+                    progress.report(ProgressEvent::Note {
+                        message: format!("validation loss before training: {val_loss:.3}"),
+                    })
+                }
+                RoundProgress::Train(TrainEvent::Saving) => progress.report(ProgressEvent::Note {
+                    message: "quantizing and registering the model…".into(),
+                }),
+                RoundProgress::Train(_) | RoundProgress::Registered(_) => {}
+            };
+            llm4sweat::rounds::train_round(
+                &mut store,
+                number,
+                params,
+                &rounds_dir,
+                &cancel,
+                &mut on,
+                &Actor::Coordinator,
+            )?;
+            progress.report(ProgressEvent::Finished {
+                done: steps_per_epoch * total_epochs,
+            });
+            Self::round_view(&store, &store.round(number)?)
+        })();
+        self.end_job(job_id);
+        result
+    }
+
+    /// Opens the blinded study of a round's model against its base model and
+    /// the baselines (every rater, two per item); its answers are generated
+    /// next, as for any study.
+    pub fn evaluate_round(&self, number: i64) -> Result<StudyView, AppError> {
+        let mut store = lock(&self.store);
+        let raters = store.raters()?.iter().map(|r| r.id).collect();
+        let spec =
+            llm4sweat::rounds::evaluation_spec(&store, number, None, raters, 2, drawn_seed())?;
+        let id = llm4sweat::rounds::open_evaluation(
+            &mut store,
+            number,
+            &spec,
+            &self.pack.manifest.rubric,
+            &Actor::Coordinator,
+        )?;
+        Self::study_view(&store, &store.study(id)?)
     }
 
     /// Closes a study.

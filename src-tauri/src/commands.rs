@@ -16,7 +16,10 @@ use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::app::{App, ChatDefaults, ModelView, RaterView, StudyInput, StudyView, WorkspaceStatus};
+use crate::app::{
+    App, ChatDefaults, ModelView, RaterView, RoundInput, RoundView, StudyInput, StudyView,
+    TrainInput, WorkspaceStatus,
+};
 use crate::error::AppError;
 
 type AppState<'a> = State<'a, Arc<App>>;
@@ -251,6 +254,43 @@ pub async fn generate_study_answers(
         a.generate_study_answers(&job_id, study_id, &ChannelProgress(on_event))
     })
     .await
+}
+
+/// Every retraining round.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_rounds(app: AppState<'_>) -> Result<Vec<RoundView>, AppError> {
+    blocking(&app, |a| a.list_rounds()).await
+}
+
+/// Builds and checks the next round's dataset.
+#[tauri::command]
+#[specta::specta]
+pub async fn new_round(app: AppState<'_>, input: RoundInput) -> Result<RoundView, AppError> {
+    blocking(&app, move |a| a.new_round(input)).await
+}
+
+/// Trains a round with progress; cancellable by job id.
+#[tauri::command]
+#[specta::specta]
+pub async fn train_round(
+    app: AppState<'_>,
+    job_id: String,
+    number: i64,
+    input: TrainInput,
+    on_event: Channel<ProgressEvent>,
+) -> Result<RoundView, AppError> {
+    blocking(&app, move |a| {
+        a.train_round(&job_id, number, input, &ChannelProgress(on_event))
+    })
+    .await
+}
+
+/// Opens the blinded study that evaluates a round's model.
+#[tauri::command]
+#[specta::specta]
+pub async fn evaluate_round(app: AppState<'_>, number: i64) -> Result<StudyView, AppError> {
+    blocking(&app, move |a| a.evaluate_round(number)).await
 }
 
 /// Closes a study.

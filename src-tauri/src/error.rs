@@ -187,6 +187,29 @@ impl From<llm4sweat::export::ExportError> for AppError {
     }
 }
 
+impl From<llm4sweat::rounds::RoundError> for AppError {
+    fn from(e: llm4sweat::rounds::RoundError) -> Self {
+        use llm4sweat::rounds::RoundError;
+        use llm4sweat::train::TrainError;
+        match e {
+            RoundError::Store(s) => s.into(),
+            RoundError::Export(x) => x.into(),
+            RoundError::Leak(_) | RoundError::EmptySplit { .. } | RoundError::Config(_) => {
+                Self::from_error(ErrorCode::Invalid, &e)
+            }
+            RoundError::State { .. } => Self::from_error(ErrorCode::Conflict, &e),
+            RoundError::NotTrainable { .. } | RoundError::Register { .. } => {
+                Self::from_error(ErrorCode::Model, &e)
+            }
+            RoundError::Train {
+                source: TrainError::Cancelled { .. },
+                ..
+            } => Self::from_error(ErrorCode::Cancelled, &e),
+            RoundError::Train { .. } => Self::from_error(ErrorCode::Inference, &e),
+        }
+    }
+}
+
 impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
         Self::from_error(ErrorCode::Io, &e)

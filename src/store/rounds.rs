@@ -378,6 +378,24 @@ impl Store {
         })
     }
 
+    /// Saves a round's training state as the run goes (windows, the
+    /// validation loss before training), so that the screen shows them at once.
+    pub fn set_round_training(
+        &mut self,
+        id: RoundId,
+        training: &TrainingState,
+    ) -> Result<(), StoreError> {
+        let training = to_json(training, "the training state")?;
+        self.write("saving the training state", |tx| {
+            tx.execute(
+                "UPDATE rounds SET training = ?2 WHERE id = ?1",
+                params![id, training],
+            )
+            .ctx("saving the training state")?;
+            Ok(())
+        })
+    }
+
     /// Forgets a round's training curve (a run that starts over).
     pub fn clear_round_curve(&mut self, id: RoundId) -> Result<(), StoreError> {
         self.write("clearing a training curve", |tx| {
@@ -502,6 +520,46 @@ impl Store {
                 &serde_json::json!({ "model_id": model_id, "parent_model_id": parent }),
             )
         })
+    }
+
+    /// Links the study that evaluates a round's model and marks the round
+    /// evaluated, in one transaction.
+    pub fn set_round_evaluated(
+        &mut self,
+        id: RoundId,
+        study: crate::ids::StudyId,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        self.write("linking a round to its study", |tx| {
+            tx.execute(
+                "UPDATE studies SET round_id = ?2 WHERE id = ?1",
+                params![study, id],
+            )
+            .ctx("linking a round to its study")?;
+            tx.execute("UPDATE rounds SET status = 'evaluated' WHERE id = ?1", [id])
+                .ctx("linking a round to its study")?;
+            audit::append(
+                tx,
+                actor,
+                "round_evaluated",
+                "round",
+                Some(&id.to_string()),
+                &serde_json::json!({ "study_id": study }),
+            )
+        })
+    }
+
+    /// The studies that evaluate a round (newest last).
+    pub fn round_studies(&self, id: RoundId) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name FROM studies WHERE round_id = ?1 ORDER BY id")
+            .ctx("reading a round's studies")?;
+        let rows = stmt
+            .query_map([id], |r| r.get(0))
+            .ctx("reading a round's studies")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("reading a round's studies")
     }
 
     /// Every model answer with at least one submitted rating, with those

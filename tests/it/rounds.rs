@@ -285,6 +285,19 @@ fn a_round_trains_is_killed_resumes_and_registers_its_model_with_lineage() {
         "Why do my hands sweat?",
     ]);
     assert!(answer.trim().len() > 5, "{answer}");
+    // One action opens the blinded study of the new model against its parent.
+    ws.ok(&["rater", "add", "Dr. A", "--specialty", "dermatology"]);
+    ws.ok(&["rater", "add", "Dr. B", "--specialty", "psychology"]);
+    let out = ws.ok(&["round", "evaluate", "1", "--no-generate"]);
+    assert!(
+        out.contains("Round 1 evaluation") && out.contains("smol-r1, smol"),
+        "{out}"
+    );
+    let r = show(&ws, "1");
+    assert_eq!(r["round"]["status"], "evaluated");
+    assert_eq!(r["studies"][0], "Round 1 evaluation");
+    let study = ws.ok(&["study", "show", "Round 1 evaluation"]);
+    assert!(study.contains("smol-r1"), "{study}");
     // The work folder (F32 copies) is gone; the model file stays.
     assert!(!ws.path("rounds/round-1/work").exists());
     assert!(ws.path("rounds/round-1/smol-r1.gguf").is_file());

@@ -7,12 +7,14 @@ import { FirstRunBanner } from "./components/FirstRun";
 import { ChatScreen } from "./screens/Chat";
 import { ModelsScreen } from "./screens/Models";
 import { ReviewScreen } from "./screens/Review";
+import { RoundsScreen } from "./screens/Rounds";
 import { StudiesScreen } from "./screens/Studies";
 
-export type ScreenId = "review" | "studies" | "models" | "chat";
+export type ScreenId = "review" | "studies" | "rounds" | "models" | "chat";
 const NAV: { id: ScreenId; label: string }[] = [
   { id: "review", label: "Review" },
   { id: "studies", label: "Studies" },
+  { id: "rounds", label: "Rounds" },
   { id: "models", label: "Models" },
   { id: "chat", label: "Chat" },
 ];
@@ -88,6 +90,11 @@ export function App() {
         {visited.has("studies") && (
           <div hidden={screen !== "studies"}>
             <StudiesScreen active={screen === "studies"} categories={ws?.categories ?? []} />
+          </div>
+        )}
+        {visited.has("rounds") && (
+          <div hidden={screen !== "rounds"}>
+            <RoundsScreen active={screen === "rounds"} />
           </div>
         )}
         {visited.has("models") && (

@@ -41,6 +41,14 @@ export const commands = {
 	createStudy: (input: StudyInput) => typedError<StudyView, AppError>(__TAURI_INVOKE("create_study", { input })),
 	/**  Generates a study's missing answers with progress; cancellable by job id. */
 	generateStudyAnswers: (jobId: string, studyId: StudyId, onEvent: Channel<ProgressEvent>) => typedError<GenerateSummary[], AppError>(__TAURI_INVOKE("generate_study_answers", { jobId, studyId, onEvent })),
+	/**  Every retraining round. */
+	listRounds: () => typedError<RoundView[], AppError>(__TAURI_INVOKE("list_rounds")),
+	/**  Builds and checks the next round's dataset. */
+	newRound: (input: RoundInput) => typedError<RoundView, AppError>(__TAURI_INVOKE("new_round", { input })),
+	/**  Trains a round with progress; cancellable by job id. */
+	trainRound: (jobId: string, number: number, input: TrainInput, onEvent: Channel<ProgressEvent>) => typedError<RoundView, AppError>(__TAURI_INVOKE("train_round", { jobId, number, input, onEvent })),
+	/**  Opens the blinded study that evaluates a round's model. */
+	evaluateRound: (number: number) => typedError<StudyView, AppError>(__TAURI_INVOKE("evaluate_round", { number })),
 	/**  Closes a study. */
 	closeStudy: (studyId: StudyId) => typedError<StudyView, AppError>(__TAURI_INVOKE("close_study", { studyId })),
 	/**  Reopens a closed study. */
@@ -196,6 +204,40 @@ export type ChatMessage = {
 	role: Role,
 	/**  What it says. */
 	content: string,
+};
+
+/**  Counts of a round's dataset. */
+export type DatasetSummary = {
+	/**  Examples kept. */
+	total: number,
+	/**  Training examples. */
+	train: number,
+	/**  Validation examples. */
+	val: number,
+	/**  Kept examples per source. */
+	by_source: { [key in string]: number },
+	/**  Per category: [train, val]. */
+	by_category: { [key in string]: [number, number] },
+	/**  Per stratum (`dimension=value`): kept examples. */
+	by_stratum: { [key in string]: number },
+	/**  Near-duplicates dropped (the later of each pair, by source priority). */
+	duplicates_dropped: number,
+	/**  Rated answers to evaluation items left out (evaluation items never train). */
+	eval_answers_excluded: number,
+	/**  Rated answers that did not meet the selection rule. */
+	not_validated: number,
+};
+
+/**  One epoch of a round's training curve. */
+export type EpochRow = {
+	/**  Epoch (1-based). */
+	epoch: number,
+	/**  Mean training loss. */
+	train_loss: number | null,
+	/**  Validation loss after it. */
+	val_loss: number | null,
+	/**  When it finished. */
+	finished_at: string,
 };
 
 /**  What kind of error it is: a closed set that the UI switches on. */
@@ -420,6 +462,15 @@ export type ModelView = {
 	load_error: string | null,
 };
 
+/**  The quantization of a fine-tuned model's file. */
+export type OutputType = 
+/**  llama.cpp's Q4_K_M mix (the default: small and close to F16 quality). */
+"q4_k_m" | 
+/**  8-bit. */
+"q8_0" | 
+/**  16-bit floats. */
+"f16";
+
 /**  A rater's preference as the review screen sends and shows it. */
 export type Preference = 
 /**  Answer A is better. */
@@ -545,6 +596,77 @@ export type Role =
 /**  The model. */
 "assistant";
 
+/**  A new round from the Rounds screen. */
+export type RoundInput = {
+	/**  The model to fine-tune (default: the last round's model, else the default model). */
+	base_model: string | null,
+	/**  Split seed (default: drawn now). */
+	seed: number | null,
+	/**  Share of each category held out for validation. */
+	val_fraction: number | null,
+};
+
+/**  Where a retraining round stands. */
+export type RoundStatus = 
+/**
+ *  Created, no dataset yet (not used by this version: a round is
+ *  created with its dataset).
+ */
+"planned" | 
+/**  Dataset built and checked; ready to train (or to resume). */
+"dataset_ready" | 
+/**  A training run is in progress (or was killed: see its process). */
+"training" | 
+/**  Trained and its model registered. */
+"trained" | 
+/**  Its model's answers were generated and a study opened. */
+"evaluated" | 
+/**  Training ended without a better model (kept, not registered). */
+"failed";
+
+/**
+ *  A retraining round as the Rounds screen shows it (the coordinator's
+ *  view: model names are shown, this is not a rater payload).
+ */
+export type RoundView = {
+	/**  1, 2, 3… */
+	number: number,
+	/**  Where it stands. */
+	status: RoundStatus,
+	/**  The model it fine-tunes. */
+	base_model: string | null,
+	/**  The model it produced. */
+	model: string | null,
+	/**  Split and window-order seed. */
+	seed: number,
+	/**  sha256 of the dataset. */
+	dataset_hash: string | null,
+	/**  Dataset counts. */
+	summary: DatasetSummary | null,
+	/**  Validation loss before training. */
+	val_loss_before: number | null,
+	/**  Validation loss after the last epoch of a finished run. */
+	val_loss_after: number | null,
+	/**  Epochs finished (a killed run resumes after them). */
+	epochs_done: number,
+	/**  Optimizer steps per epoch of the last run (its training windows). */
+	steps_per_epoch: number | null,
+	/**  Hyperparameters of the last run. */
+	params: TrainParams | null,
+	/**  Loss per epoch. */
+	epochs: EpochRow[],
+	/**  Loss per optimizer step. */
+	steps: StepRow[],
+	/**  Studies that evaluate its model. */
+	studies: string[],
+	/**  Why the last run failed. */
+	failure: string | null,
+	/**  Training tokens per second of the last finished run. */
+	tokens_per_s: number | null,
+	/**  Creation time. */
+	created_at: string,
+};
+
 /**  A rating rubric. */
 export type Rubric = {
 	/**  The scored axes, in display order. */
@@ -596,6 +718,16 @@ export type Specialty =
 "psychology" | 
 /**  Any other clinician. */
 "other";
+
+/**  One optimizer step of a round's training curve. */
+export type StepRow = {
+	/**  Epoch (1-based). */
+	epoch: number,
+	/**  Step within the epoch (1-based). */
+	step: number,
+	/**  Training loss. */
+	loss: number | null,
+};
 
 /**  A study. */
 export type StudyId = number;
@@ -673,6 +805,35 @@ export type StudyView = {
 	missing_answers: number,
 	/**  Per-rater progress. */
 	progress: StudyProgress[],
+};
+
+/**  Training settings from the Rounds screen. */
+export type TrainInput = {
+	/**  Passes over the data. */
+	epochs: number,
+	/**  AdamW learning rate. */
+	learning_rate: number | null,
+	/**  Tokens per window (a multiple of 256). */
+	context: number,
+};
+
+/**  Hyperparameters of a training run. */
+export type TrainParams = {
+	/**  Passes over the training windows. */
+	epochs: number,
+	/**  AdamW learning rate (constant; no weight decay). */
+	learning_rate: number | null,
+	/**
+	 *  Tokens per training window, which is also the batch and micro-batch
+	 *  (a multiple of 256: llama.cpp pads contexts to that).
+	 */
+	context: number,
+	/**  CPU threads. */
+	threads: number,
+	/**  Orders the windows of each epoch. */
+	seed: number,
+	/**  The fine-tuned file's quantization. */
+	output_type: OutputType,
 };
 
 /**  What the first screen needs. */

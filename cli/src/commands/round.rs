@@ -140,6 +140,7 @@ pub fn run(
                     "round": round,
                     "epochs": store.round_epochs(round.id)?,
                     "steps": store.round_steps(round.id)?,
+                    "studies": store.round_studies(round.id)?,
                 });
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
@@ -267,6 +268,58 @@ pub fn run(
                 println!("{}", f.display());
             }
         }
+        RoundCommand::Evaluate {
+            number,
+            study,
+            raters,
+            overlap,
+            no_generate,
+            engine,
+        } => {
+            let round = find(&store, number)?;
+            let known = store.raters()?;
+            let rater_ids = if raters.is_empty() {
+                known.iter().map(|r| r.id).collect()
+            } else {
+                raters
+                    .iter()
+                    .map(|r| {
+                        known
+                            .iter()
+                            .find(|k| &k.name == r)
+                            .map(|k| k.id)
+                            .with_context(|| {
+                                format!("no rater named {r:?}; add one with `llm4sweat rater add`")
+                            })
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            };
+            let spec = rounds::evaluation_spec(
+                &store,
+                round.number,
+                study,
+                rater_ids,
+                overlap,
+                drawn_seed(),
+            )?;
+            let pack = DomainPack::embedded_default()?;
+            let id = rounds::open_evaluation(
+                &mut store,
+                round.number,
+                &spec,
+                &pack.manifest.rubric,
+                &Actor::Cli,
+            )?;
+            println!(
+                "round {}: study {:?} opened comparing {}",
+                round.number,
+                spec.name,
+                spec.models.join(", ")
+            );
+            if !no_generate {
+                crate::commands::generate::generate_study(&mut store, id, &engine, quiet)?;
+            }
+        }
         RoundCommand::Import { number, file } => {
             let model = rounds::import_model(&mut store, number, &file, &Actor::Cli)?;
             println!("round {number}: registered {} with its lineage", model.name);
@@ -314,6 +367,10 @@ fn print_round(store: &Store, round: &RoundRecord) -> Result<()> {
             "  epoch {}: training loss {:.4}, validation loss {:.4}",
             e.epoch, e.train_loss, e.val_loss
         );
+    }
+    let studies = store.round_studies(round.id)?;
+    if !studies.is_empty() {
+        println!("  evaluated in:  {}", studies.join(", "));
     }
     if let Some(f) = &round.failure {
         println!("  last failure:  {f}");
