@@ -37,7 +37,7 @@ with open(sys.argv[2], "w") as f:
         for m in json.loads(line)["messages"]:
             f.write(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n")
 PY
-"$tools/llama-quantize" "$model" "$out/f32.gguf" F32 >/dev/null 2>&1
+"$tools/llama-quantize" --allow-requantize "$model" "$out/f32.gguf" F32 >/dev/null 2>&1
 
 # llama-finetune: one epoch, no validation split; its peak memory from the kernel's
 # accounting of the waited-for child (KiB).

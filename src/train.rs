@@ -192,7 +192,8 @@ pub struct TrainOutcome {
     pub restored_keys: Vec<String>,
     /// llama.cpp's build and CPU features.
     pub llama_system: String,
-    /// Training tokens per second over the whole run.
+    /// Training tokens per second of this run's optimizer steps (validation
+    /// and checkpoints excluded).
     pub tokens_per_s: f64,
     /// Peak resident memory of the engine process, MB (Linux).
     pub peak_rss_mb: Option<f64>,

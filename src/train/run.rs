@@ -119,7 +119,9 @@ pub(crate) fn run(
     });
     let checkpoint = job.work_dir.join("checkpoint-f32.gguf");
     let mut val_loss_after = val_loss_before;
-    let (mut tokens, run_start) = (0usize, Instant::now());
+    // Time spent in optimizer steps only (validation and checkpoints excluded,
+    // as llama-finetune's own timing excludes them).
+    let (mut tokens, mut step_secs) = (0usize, 0.0f64);
     let steps = train.len() as u32;
     for epoch in epochs_done + 1..=p.epochs {
         let epoch_start = Instant::now();
@@ -133,7 +135,9 @@ pub(crate) fn run(
                     epochs_done: epoch - 1,
                 });
             }
+            let started = Instant::now();
             let loss = trainer.step(&train[w]);
+            step_secs += started.elapsed().as_secs_f64();
             sum += loss;
             tokens += p.context as usize;
             let secs = epoch_start.elapsed().as_secs_f64().max(1e-9);
@@ -156,7 +160,7 @@ pub(crate) fn run(
     }
     drop(trainer);
     drop(model);
-    let tokens_per_s = tokens as f64 / run_start.elapsed().as_secs_f64().max(1e-9);
+    let tokens_per_s = tokens as f64 / step_secs.max(1e-9);
     let improved = val_loss_after < val_loss_before;
     let mut outcome = TrainOutcome {
         val_loss_before,
