@@ -206,6 +206,18 @@ pub fn new_round(
     Ok(record)
 }
 
+/// The model a round fine-tunes.
+fn base_model(store: &Store, round: &RoundRecord) -> Result<ModelRecord, RoundError> {
+    let base_id = round
+        .base_model_id
+        .ok_or_else(|| RoundError::Config("the round has no base model".into()))?;
+    store
+        .models()?
+        .into_iter()
+        .find(|m| m.id == base_id)
+        .ok_or_else(|| RoundError::Config(format!("the base model (id {base_id}) is gone")))
+}
+
 fn trainable(base: &ModelRecord) -> Result<(), RoundError> {
     let not = |reason: &str| {
         Err(RoundError::NotTrainable {
@@ -291,14 +303,7 @@ pub fn train_round(
             what: "it is already trained".into(),
         });
     }
-    let base_id = round
-        .base_model_id
-        .ok_or_else(|| RoundError::Config("the round has no base model".into()))?;
-    let base = store
-        .models()?
-        .into_iter()
-        .find(|m| m.id == base_id)
-        .ok_or_else(|| RoundError::Config(format!("the base model (id {base_id}) is gone")))?;
+    let base = base_model(store, &round)?;
     trainable(&base)?;
     let examples = store.round_examples(round.id)?;
     let dir = round_dir(rounds_dir, number);
@@ -428,14 +433,7 @@ pub fn import_model(
             what: "it already has a model".into(),
         });
     }
-    let base_id = round
-        .base_model_id
-        .ok_or_else(|| RoundError::Config("the round has no base model".into()))?;
-    let base = store
-        .models()?
-        .into_iter()
-        .find(|m| m.id == base_id)
-        .ok_or_else(|| RoundError::Config(format!("the base model (id {base_id}) is gone")))?;
+    let base = base_model(store, &round)?;
     let name = model_name(&base.name, number);
     let registered = crate::models::register_file(
         store,

@@ -13,6 +13,7 @@ use llm4sweat::train::{OutputType, TrainEvent, TrainParams};
 use llm4sweat::workspace::WorkspacePaths;
 
 use crate::args::{OutputTypeArg, RoundCommand};
+use crate::commands::study::{drawn_seed, rater_ids};
 use crate::progress::cancel_on_ctrl_c;
 
 /// Where a workspace keeps its rounds' files: beside its database.
@@ -277,22 +278,10 @@ pub fn run(
             engine,
         } => {
             let round = find(&store, number)?;
-            let known = store.raters()?;
             let rater_ids = if raters.is_empty() {
-                known.iter().map(|r| r.id).collect()
+                store.raters()?.iter().map(|r| r.id).collect()
             } else {
-                raters
-                    .iter()
-                    .map(|r| {
-                        known
-                            .iter()
-                            .find(|k| &k.name == r)
-                            .map(|k| k.id)
-                            .with_context(|| {
-                                format!("no rater named {r:?}; add one with `llm4sweat rater add`")
-                            })
-                    })
-                    .collect::<Result<Vec<_>>>()?
+                rater_ids(&store, &raters)?
             };
             let spec = rounds::evaluation_spec(
                 &store,
@@ -376,11 +365,4 @@ fn print_round(store: &Store, round: &RoundRecord) -> Result<()> {
         println!("  last failure:  {f}");
     }
     Ok(())
-}
-
-fn drawn_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    (nanos as u64 ^ (nanos >> 64) as u64) % 1_000_000_000
 }

@@ -29,19 +29,7 @@ pub fn run(cmd: StudyCommand, quiet: bool, open: impl Fn() -> Result<Store>) -> 
             system_prompt,
         } => {
             let pack = DomainPack::embedded_default()?;
-            let known = store.raters()?;
-            let rater_ids = raters
-                .iter()
-                .map(|r| {
-                    known
-                        .iter()
-                        .find(|k| &k.name == r)
-                        .map(|k| k.id)
-                        .with_context(|| {
-                            format!("no rater named {r:?}; add one with `llm4sweat rater add`")
-                        })
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let rater_ids = rater_ids(&store, &raters)?;
             let seed = study_seed.unwrap_or_else(drawn_seed);
             let spec = StudySpec {
                 name,
@@ -104,7 +92,26 @@ pub fn run(cmd: StudyCommand, quiet: bool, open: impl Fn() -> Result<Store>) -> 
 
 /// A seed for a study that was given none: from the clock, printed and stored
 /// with the study, so the study stays reproducible.
-fn drawn_seed() -> u64 {
+/// The ids of the raters named, in order; an unknown name is an error with
+/// the command that adds one.
+pub fn rater_ids(store: &Store, names: &[String]) -> Result<Vec<llm4sweat::ids::RaterId>> {
+    let known = store.raters()?;
+    names
+        .iter()
+        .map(|r| {
+            known
+                .iter()
+                .find(|k| &k.name == r)
+                .map(|k| k.id)
+                .with_context(|| {
+                    format!("no rater named {r:?}; add one with `llm4sweat rater add`")
+                })
+        })
+        .collect()
+}
+
+/// A fresh seed for a study or round, small enough to type back in.
+pub fn drawn_seed() -> u64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
