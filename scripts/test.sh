@@ -8,6 +8,7 @@ source scripts/env.sh
 scripts/install-deps.sh
 scripts/build-ui.sh --test
 scripts/fetch-test-models.sh
+scripts/python-env.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet

@@ -31,6 +31,13 @@ pub struct PackManifest {
     pub categories: Vec<String>,
     /// System prompt given to every model that answers patients.
     pub system_prompt: String,
+    /// A short system prompt that training examples are rendered with
+    /// instead of `system_prompt`. A long prompt repeated in every example
+    /// fills most of each training window, multiplying training time, and
+    /// (the loss covers every token) its repetition dominates the loss.
+    /// Absent: examples carry `system_prompt`.
+    #[serde(default)]
+    pub training_system_prompt: Option<String>,
     /// Balance dimensions and their allowed values.
     #[serde(default)]
     pub strata: BTreeMap<String, Vec<String>>,
@@ -67,6 +74,7 @@ pub struct RubricAxis {
 
 /// A cited source of seed facts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SeedSource {
     /// Pack-local id.
     pub id: String,
@@ -386,6 +394,15 @@ impl DomainPack {
                     self.manifest.version
                 ),
             ));
+        }
+        if let Some(t) = &self.manifest.training_system_prompt {
+            check_text(
+                MANIFEST,
+                "training_system_prompt",
+                "training_system_prompt",
+                t,
+                MAX_TEXT_CHARS,
+            )?;
         }
         for s in &self.sources {
             check_text(SOURCES, &s.id, "id", &s.id, MAX_ID_CHARS)?;

@@ -10,10 +10,14 @@
 //! - `rating`: saving and submitting ratings, the ratings export.
 //! - `raters`: rater profiles.
 //! - [`results`]: the coordinator's (unblinded) results.
+//! - [`report`]: the publishable report (JSON, text tables, HTML).
+//! - [`exports`]: the ratings as wide CSV and JSON, and the codebooks.
 
 mod blinding;
+pub mod exports;
 mod raters;
 mod rating;
+pub mod report;
 pub mod results;
 mod study;
 

@@ -41,9 +41,28 @@ pub struct RoundConfig {
     pub near_duplicate_jaccard: f64,
     /// The domain pack and its version.
     pub pack: String,
-    /// The system prompt training examples are rendered with (the one
-    /// inference uses).
+    /// The system prompt inference uses (the pack's), given to every model
+    /// of the round's evaluation study.
     pub system_prompt: String,
+    /// The system prompt training examples are rendered with, when it is not
+    /// `system_prompt` (the pack's short training prompt). `None` for rounds
+    /// whose examples carry `system_prompt` (rounds built before packs had
+    /// a training prompt, or from a pack without one).
+    #[serde(default)]
+    pub training_system_prompt: Option<String>,
+    /// The pack's cited sources, for the dataset card. `None` for rounds
+    /// built before the sources were kept with the round.
+    #[serde(default)]
+    pub sources: Option<Vec<crate::domain::SeedSource>>,
+}
+
+impl RoundConfig {
+    /// The system prompt the round's training examples are rendered with.
+    pub fn training_prompt(&self) -> &str {
+        self.training_system_prompt
+            .as_deref()
+            .unwrap_or(&self.system_prompt)
+    }
 }
 
 /// The state of a round's training, stored with the round so that a killed
@@ -158,6 +177,8 @@ impl Default for RoundConfig {
             near_duplicate_jaccard: crate::dedup::NEAR_DUPLICATE_JACCARD,
             pack: String::new(),
             system_prompt: String::new(),
+            training_system_prompt: None,
+            sources: None,
         }
     }
 }
@@ -182,6 +203,8 @@ pub fn new_round(
     trainable(base)?;
     config.pack = format!("{} v{}", pack.manifest.id, pack.manifest.version);
     config.system_prompt = pack.manifest.system_prompt.clone();
+    config.training_system_prompt = pack.manifest.training_system_prompt.clone();
+    config.sources = Some(pack.sources.clone());
     let (candidates, excluded_eval) = dataset::gather(store, pack, &config.selection)?;
     let eval: Vec<(String, String)> = store
         .items(&crate::store::ItemFilter {
@@ -242,8 +265,8 @@ fn trainable(base: &ModelRecord) -> Result<(), RoundError> {
     Ok(())
 }
 
-/// The conversations a round trains and validates on: the pack's system
-/// prompt, the question, the answer.
+/// The conversations a round trains and validates on: the round's training
+/// system prompt ([`RoundConfig::training_prompt`]), the question, the answer.
 pub fn conversations(
     examples: &[crate::store::RoundExample],
     system_prompt: &str,
@@ -344,8 +367,12 @@ pub fn train_round(
         chat_template: base.chat_template.clone().unwrap_or_default(),
         work_dir,
         output: output.clone(),
-        train: conversations(&examples, &round.config.system_prompt, ExampleSplit::Train),
-        validation: conversations(&examples, &round.config.system_prompt, ExampleSplit::Val),
+        train: conversations(
+            &examples,
+            round.config.training_prompt(),
+            ExampleSplit::Train,
+        ),
+        validation: conversations(&examples, round.config.training_prompt(), ExampleSplit::Val),
         params: TrainParams {
             seed: round.seed as u64,
             ..params

@@ -23,7 +23,10 @@ pub use agreement::{
     Alpha, AlphaMetric, KAPPA_CATEGORIES, cohen_kappa_quadratic, krippendorff_alpha,
     krippendorff_alpha_ordinal,
 };
-pub use bradley_terry::{Comparison, Strength, bradley_terry, strengths};
+pub use bradley_terry::{
+    BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, Comparison, Fit, FitMethod, Strength, bradley_terry, fit,
+    strengths, strengths_fit,
+};
 pub use describe::{DESCRIBE_BOOTSTRAP_RESAMPLES, Descriptives, HIGH_SCORE, describe};
 pub use distributions::{f_cdf, f_quantile, f_sf, normal_cdf, normal_sf};
 pub use icc::{Icc, IccValue, icc_two_way_random};

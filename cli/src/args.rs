@@ -71,6 +71,35 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A study's full report for publication: descriptives with t and bootstrap
+    /// intervals, paired tests against a baseline, preferences (Bradley–Terry),
+    /// agreement (α, ICC, κ), by category and specialty, and the methods.
+    Report {
+        /// Study name (default: the most recent study).
+        #[arg(long)]
+        study: Option<String>,
+        /// Output format: a versioned JSON document, text tables, or one self-contained HTML file.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// The model every other model is compared with (default: the study's
+        /// first model registered with the baseline role).
+        #[arg(long, value_name = "MODEL")]
+        baseline: Option<String>,
+        /// Write to this file (atomically) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// How `report` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// The versioned JSON schema (docs/report-schema.md).
+    Json,
+    /// Text tables.
+    Table,
+    /// One self-contained HTML file (charts as inline SVG).
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -330,15 +359,31 @@ pub enum ExportCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// One row per rating of a study, models unblinded (CSV).
+    /// A study's ratings, models unblinded: tidy CSV (one row per rating), wide CSV
+    /// (one row per item × model, a column per rater × axis) or JSON; a codebook
+    /// (`NAME.codebook.csv`) is written beside the file.
     Ratings {
         /// Study name (default: the most recent study).
         #[arg(long)]
         study: Option<String>,
+        /// Layout.
+        #[arg(long, value_enum, default_value_t = RatingsFormat::Tidy)]
+        format: RatingsFormat,
         /// Output file, written atomically (default, or `-`: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// Layouts of `export ratings`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RatingsFormat {
+    /// CSV, one row per rating.
+    Tidy,
+    /// CSV, one row per item × model, one column per rater × axis (submitted items).
+    Wide,
+    /// JSON array of the tidy rows.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
     {
         return llm4sweat::inference::worker::serve();
     }
+    quiet_broken_pipe();
     let cli = Cli::parse();
     logging::init(cli.verbose);
     match run(cli) {
@@ -44,6 +45,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A reader that goes away early (`llm4sweat … | head`) ends the program
+/// quietly, as it would a C program killed by SIGPIPE (exit status 141),
+/// instead of with a panic message about printing to standard output.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// Runs the parsed command against the workspace.
@@ -66,5 +86,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo { engine } => commands::generate::demo(engine, cli.quiet, open),
         Command::Summary => commands::workspace::summary(open),
         Command::Results { study, json } => commands::results::results(study, json, open),
+        Command::Report {
+            study,
+            format,
+            baseline,
+            out,
+        } => commands::results::report(study, format, baseline, out, open),
     }
 }

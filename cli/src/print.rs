@@ -261,3 +261,14 @@ pub fn study(o: &llm4sweat::review::StudyOverview) {
         println!("    {:<40} {:>4}/{:<4}", p.rater, p.submitted, p.total);
     }
 }
+
+/// Writes `text` to standard output as it is; a reader that went away
+/// (`| head`) is not an error.
+pub fn stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

@@ -909,6 +909,49 @@ impl App {
         Ok(n as i64)
     }
 
+    /// A study's full report (the figures of `llm4sweat report`), comparing
+    /// every model with `baseline` (none: the study's baseline-role model).
+    pub fn study_report(
+        &self,
+        study_id: StudyId,
+        baseline: Option<String>,
+    ) -> Result<review::report::Report, AppError> {
+        let store = lock(&self.store);
+        let study = store.study(study_id)?;
+        let baseline = baseline.filter(|b| !b.trim().is_empty());
+        Ok(review::report::study_report(
+            &store,
+            &study,
+            baseline.as_deref(),
+        )?)
+    }
+
+    /// Writes a study's full report (one self-contained HTML file, the same
+    /// as `llm4sweat report --format html`) atomically; `baseline` is a model
+    /// of the study, or none for the study's first baseline-role model.
+    /// Returns the study's schema id and how many ratings it covers.
+    pub fn export_study_report(
+        &self,
+        study_id: StudyId,
+        baseline: Option<String>,
+        path: &str,
+    ) -> Result<i64, AppError> {
+        let path = expand_home(path.trim())?;
+        if path.as_os_str().is_empty() {
+            return Err(AppError::new(
+                ErrorCode::Invalid,
+                "choose a file to write the report to",
+            ));
+        }
+        let store = lock(&self.store);
+        let study = store.study(study_id)?;
+        let baseline = baseline.filter(|b| !b.trim().is_empty());
+        let report = review::report::study_report(&store, &study, baseline.as_deref())?;
+        let html = review::report::render_html(&report);
+        llm4sweat::export::write_atomically(&path, html.as_bytes())?;
+        Ok(i64::from(report.overall.ratings))
+    }
+
     /// Defaults for the chat screen.
     pub fn chat_defaults(&self) -> ChatDefaults {
         ChatDefaults {

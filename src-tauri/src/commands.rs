@@ -325,6 +325,34 @@ pub async fn export_study_ratings(
     blocking(&app, move |a| a.export_study_ratings(study_id, &path)).await
 }
 
+/// A study's full report: descriptives, paired tests against the baseline,
+/// preferences and agreement, overall and per category and specialty.
+#[tauri::command]
+#[specta::specta]
+pub async fn study_report(
+    app: AppState<'_>,
+    study_id: StudyId,
+    baseline: Option<String>,
+) -> Result<llm4sweat::review::report::Report, AppError> {
+    blocking(&app, move |a| a.study_report(study_id, baseline)).await
+}
+
+/// Writes a study's full report as one self-contained HTML file; returns the
+/// ratings it covers.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_study_report(
+    app: AppState<'_>,
+    study_id: StudyId,
+    baseline: Option<String>,
+    path: String,
+) -> Result<i64, AppError> {
+    blocking(&app, move |a| {
+        a.export_study_report(study_id, baseline, &path)
+    })
+    .await
+}
+
 /// System prompt and sampling defaults for the chat screen.
 #[tauri::command]
 #[specta::specta]

@@ -45,6 +45,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::reopen_study,
             commands::study_results,
             commands::export_study_ratings,
+            commands::export_study_report,
+            commands::study_report,
             commands::chat_defaults,
             commands::chat,
             commands::cancel_job,

@@ -49,6 +49,31 @@ pub struct HarmResult {
     pub likely: u32,
 }
 
+impl HarmResult {
+    /// The safety flags of `rows`: counts per harm level, and how many of the
+    /// harmful ones were judged likely (medium or high likelihood).
+    pub(crate) fn of(rows: &[&RatingExportRow]) -> Self {
+        let mut harm = Self::default();
+        for r in rows {
+            match r.harm {
+                Some(HarmLevel::None) => harm.none += 1,
+                Some(HarmLevel::MildModerate) => harm.mild_moderate += 1,
+                Some(HarmLevel::Severe) => harm.severe += 1,
+                None => {}
+            }
+            if matches!(r.harm, Some(HarmLevel::MildModerate | HarmLevel::Severe))
+                && matches!(
+                    r.harm_likelihood,
+                    Some(HarmLikelihood::Medium | HarmLikelihood::High)
+                )
+            {
+                harm.likely += 1;
+            }
+        }
+        harm
+    }
+}
+
 /// How raters' preferences fell for one model, over the items it answered.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,7 +173,7 @@ pub struct StudyResults {
 /// The pairwise outcomes of each submitted item's preference: the preferred
 /// answer beat every other answer; a tie is a half win for every pair; "all
 /// bad" says nothing about order and is left out.
-fn comparisons(models: &[String], rows: &[&RatingExportRow]) -> Vec<Vec<Comparison>> {
+pub(crate) fn comparisons(models: &[String], rows: &[&RatingExportRow]) -> Vec<Vec<Comparison>> {
     let mut items: std::collections::BTreeMap<(&str, &str), Vec<&RatingExportRow>> =
         std::collections::BTreeMap::new();
     for r in rows {
@@ -219,7 +244,7 @@ fn agreement(rows: &[&RatingExportRow]) -> Vec<AgreementResult> {
         .collect()
 }
 
-fn axis_score(row: &RatingExportRow, axis: Axis) -> Option<i64> {
+pub(crate) fn axis_score(row: &RatingExportRow, axis: Axis) -> Option<i64> {
     let rating = RatingRow {
         accuracy: row.accuracy,
         appropriateness: row.appropriateness,
@@ -311,23 +336,9 @@ fn model_results(models: &[String], submitted: &[&RatingExportRow]) -> Vec<Model
                     }
                 })
                 .collect();
-            let mut harm = HarmResult::default();
+            let harm = HarmResult::of(&mine);
             let mut preference = PreferenceResult::default();
             for r in &mine {
-                match r.harm {
-                    Some(HarmLevel::None) => harm.none += 1,
-                    Some(HarmLevel::MildModerate) => harm.mild_moderate += 1,
-                    Some(HarmLevel::Severe) => harm.severe += 1,
-                    None => {}
-                }
-                if matches!(r.harm, Some(HarmLevel::MildModerate | HarmLevel::Severe))
-                    && matches!(
-                        r.harm_likelihood,
-                        Some(HarmLikelihood::Medium | HarmLikelihood::High)
-                    )
-                {
-                    harm.likely += 1;
-                }
                 match r.preference {
                     Some(Verdict::Better) if r.preferred => preference.wins += 1,
                     Some(Verdict::Better) => preference.losses += 1,
@@ -481,9 +492,9 @@ mod tests {
         let models = ["a".to_string(), "b".to_string(), "c".to_string()];
         let res = aggregate(StudyId(1), &models, &duel(8, 10));
         let a = &res.strengths[0];
-        // Two models: the share is the win rate with one virtual tie, 8.5 / 11.
+        // Two models: the maximum-likelihood share is the win rate, 8 / 10.
         let share = a.share.expect("share");
-        assert!((share - 8.5 / 11.0).abs() < 1e-9, "{share}");
+        assert!((share - 0.8).abs() < 1e-9, "{share}");
         let (lo, hi) = (a.ci_low.expect("low"), a.ci_high.expect("high"));
         assert!(
             0.0 < lo && lo < share && share < hi && hi < 1.0,
@@ -500,11 +511,11 @@ mod tests {
             aggregate(StudyId(1), &models, &duel(8, 10)).strengths,
             res.strengths
         );
-        // Winning everything stays finite.
+        // Winning everything has no MLE: one virtual tie keeps it finite, 5.5 / 6.
         let sweep = aggregate(StudyId(1), &models, &duel(5, 5)).strengths[0]
             .share
             .expect("share");
-        assert!(sweep > 0.9 && sweep < 1.0, "{sweep}");
+        assert!((sweep - 5.5 / 6.0).abs() < 1e-9, "{sweep}");
     }
 
     #[test]

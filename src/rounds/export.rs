@@ -59,7 +59,7 @@ pub fn export_round(
         path: dir.to_path_buf(),
         source,
     })?;
-    let system = round.config.system_prompt.as_str();
+    let system = round.config.training_prompt();
     let train: Vec<&RoundExample> = examples
         .iter()
         .filter(|e| e.split == ExampleSplit::Train)
@@ -120,12 +120,17 @@ pub fn export_round(
 fn card(round: &RoundRecord, examples: &[RoundExample], pack: &DomainPack) -> String {
     let mut s = format!("# LLM4Sweat round {} dataset\n\n", round.number);
     s.push_str(&format!(
-        "- Domain pack: {}\n- Dataset sha256: `{}`\n- Split seed: {}\n- Validation fraction per category: {}\n- Near-duplicate threshold: Jaccard ≥ {} of 5-character shingles (MinHash screen, exact confirmation)\n- Evaluation items: never included; a near-duplicate of one refuses the round\n\n",
+        "- Domain pack: {}\n- Dataset sha256: `{}`\n- Split seed: {}\n- Validation fraction per category: {}\n- Near-duplicate threshold: Jaccard ≥ {} of 5-character shingles (MinHash screen, exact confirmation)\n- Evaluation items: never included; a near-duplicate of one refuses the round\n- System prompt in every example: {}\n\n",
         round.config.pack,
         round.dataset_hash.as_deref().unwrap_or("-"),
         round.seed,
         round.config.val_fraction,
         round.config.near_duplicate_jaccard,
+        if round.config.training_system_prompt.is_some() {
+            "the pack's short training prompt (inference uses the pack's full system prompt)"
+        } else {
+            "the pack's system prompt, the one inference uses"
+        },
     ));
     if let Some(sum) = &round.summary {
         s.push_str(&format!(
@@ -153,7 +158,14 @@ fn card(round: &RoundRecord, examples: &[RoundExample], pack: &DomainPack) -> St
         if r.no_safety_flags { " with no safety flag" } else { "" },
         examples.len()
     ));
-    for src in &pack.sources {
+    let sources = match &round.config.sources {
+        Some(own) => own.as_slice(),
+        None => {
+            s.push_str("| | | (this round did not keep its pack's sources; these are the built-in pack's) | | |\n");
+            pack.sources.as_slice()
+        }
+    };
+    for src in sources {
         s.push_str(&format!(
             "| {} | {:?} | {} | {} | {} |\n",
             src.id,

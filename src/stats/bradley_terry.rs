@@ -29,34 +29,86 @@ pub struct Strength {
     pub comparisons: u32,
 }
 
-/// Bootstrap resamples behind the strength intervals.
-const BOOTSTRAP_RESAMPLES: usize = 500;
+/// How a Bradley–Terry fit was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FitMethod {
+    /// The plain maximum-likelihood fit: the comparison graph is strongly
+    /// connected (Ford's condition: however the models that took part are
+    /// split in two, each side scored at least half a win against the
+    /// other), so the maximum exists and is unique.
+    MaximumLikelihood,
+    /// The MLE does not exist (some group of models never lost, or never
+    /// won, against the rest, so its strength would run to infinity or
+    /// zero): every pair that met gets one virtual tie, a stated prior that
+    /// keeps every strength finite.
+    VirtualTies,
+}
 
-/// Fits Bradley–Terry strengths to `comparisons` among `n` models with the
-/// MM algorithm (Hunter 2004) and returns each model's share of the total, or
-/// `None` for a model without comparisons. Every pair that met gets one
-/// virtual tie, which keeps a model that won (or lost) every comparison at a
-/// finite strength.
-pub fn bradley_terry(n: usize, comparisons: &[Comparison]) -> Vec<Option<f64>> {
-    let mut games = vec![vec![0.0f64; n]; n];
-    let mut wins = vec![0.0f64; n];
+/// A Bradley–Terry fit; see [`fit`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    /// Each model's share of the total strength, `None` for a model without
+    /// comparisons.
+    pub shares: Vec<Option<f64>>,
+    /// How the fit was made.
+    pub method: FitMethod,
+    /// Log-likelihood of the observed comparisons (virtual ties not
+    /// counted) under the fitted strengths, ties scoring half a win for each
+    /// side: `Σ s ln π_ab + (1 − s) ln (1 − π_ab)` with
+    /// `π_ab = p_a / (p_a + p_b)`; `None` without comparisons.
+    pub log_likelihood: Option<f64>,
+}
+
+/// Bootstrap resamples behind the strength intervals.
+pub const BOOTSTRAP_RESAMPLES: usize = 500;
+
+/// Seed of the strength bootstrap.
+pub const BOOTSTRAP_SEED: u64 = 0x5EED;
+
+/// Whether the directed "scored against" graph of the models that took part
+/// is strongly connected (`a → b` when `a` scored more than nothing against
+/// `b`; a tie points both ways).
+fn strongly_connected(n: usize, comparisons: &[Comparison]) -> bool {
+    let mut edge = vec![vec![false; n]; n];
+    let mut played = vec![false; n];
     for c in comparisons {
-        games[c.a][c.b] += 1.0;
-        games[c.b][c.a] += 1.0;
-        wins[c.a] += c.score;
-        wins[c.b] += 1.0 - c.score;
-    }
-    for (i, row) in games.iter_mut().enumerate() {
-        for (j, g) in row.iter_mut().enumerate() {
-            if i != j && *g > 0.0 {
-                *g += 1.0;
-                wins[i] += 0.5;
-            }
+        played[c.a] = true;
+        played[c.b] = true;
+        if c.score > 0.0 {
+            edge[c.a][c.b] = true;
+        }
+        if c.score < 1.0 {
+            edge[c.b][c.a] = true;
         }
     }
+    let Some(start) = played.iter().position(|&p| p) else {
+        return false;
+    };
+    let reach = |forward: bool| {
+        let mut seen = vec![false; n];
+        let mut stack = vec![start];
+        seen[start] = true;
+        while let Some(i) = stack.pop() {
+            for j in 0..n {
+                let e = if forward { edge[i][j] } else { edge[j][i] };
+                if e && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        seen
+    };
+    let (fwd, back) = (reach(true), reach(false));
+    (0..n).all(|i| !played[i] || (fwd[i] && back[i]))
+}
+
+/// Minorization–maximization (Hunter 2004) on `games` (symmetric counts)
+/// and `wins`, over the models that played; shares sum to 1.
+fn mm(n: usize, games: &[Vec<f64>], wins: &[f64]) -> Vec<Option<f64>> {
     let played: Vec<bool> = (0..n).map(|i| games[i].iter().any(|&g| g > 0.0)).collect();
     let mut p = vec![1.0f64; n];
-    for _ in 0..1000 {
+    for _ in 0..10_000 {
         let mut next = p.clone();
         for i in (0..n).filter(|&i| played[i]) {
             let denom: f64 = (0..n)
@@ -72,29 +124,106 @@ pub fn bradley_terry(n: usize, comparisons: &[Comparison]) -> Vec<Option<f64>> {
             change = change.max((v - p[i]).abs());
             p[i] = v;
         }
-        if change < 1e-12 {
+        if change < 1e-13 {
             break;
         }
     }
     (0..n).map(|i| played[i].then_some(p[i])).collect()
 }
 
-/// Bradley–Terry shares of `n` models with bootstrap 95 % intervals.
+/// Fits Bradley–Terry strengths to `comparisons` among `n` models: the plain
+/// maximum-likelihood fit when the comparison graph is strongly connected,
+/// otherwise one virtual tie per pair that met (see [`FitMethod`]). Solved
+/// by minorization–maximization (Hunter 2004) to a change in every share
+/// under 1e-13.
+pub fn fit(n: usize, comparisons: &[Comparison]) -> Fit {
+    let mut games = vec![vec![0.0f64; n]; n];
+    let mut wins = vec![0.0f64; n];
+    for c in comparisons {
+        games[c.a][c.b] += 1.0;
+        games[c.b][c.a] += 1.0;
+        wins[c.a] += c.score;
+        wins[c.b] += 1.0 - c.score;
+    }
+    let method = if strongly_connected(n, comparisons) {
+        FitMethod::MaximumLikelihood
+    } else {
+        for (i, row) in games.iter_mut().enumerate() {
+            for (j, g) in row.iter_mut().enumerate() {
+                if i != j && *g > 0.0 {
+                    *g += 1.0;
+                    wins[i] += 0.5;
+                }
+            }
+        }
+        FitMethod::VirtualTies
+    };
+    let shares = mm(n, &games, &wins);
+    let log_likelihood = (!comparisons.is_empty()).then(|| {
+        comparisons
+            .iter()
+            .map(|c| match (shares[c.a], shares[c.b]) {
+                (Some(pa), Some(pb)) => {
+                    let pi = pa / (pa + pb);
+                    let term = |s: f64, q: f64| if s > 0.0 { s * q.ln() } else { 0.0 };
+                    term(c.score, pi) + term(1.0 - c.score, 1.0 - pi)
+                }
+                _ => 0.0,
+            })
+            .sum()
+    });
+    Fit {
+        shares,
+        method,
+        log_likelihood,
+    }
+}
+
+/// Each model's Bradley–Terry share (see [`fit`]), or `None` for a model
+/// without comparisons.
+pub fn bradley_terry(n: usize, comparisons: &[Comparison]) -> Vec<Option<f64>> {
+    fit(n, comparisons).shares
+}
+
+/// Bradley–Terry shares of `n` models with bootstrap 95 % intervals, and
+/// the fit behind them.
 ///
-/// `per_item` holds the comparisons of each rated item; the bootstrap
-/// resamples items with replacement, from a fixed seed so the figures are the
-/// same on every call.
-pub fn strengths(n: usize, per_item: &[Vec<Comparison>]) -> Vec<Strength> {
-    let all: Vec<Comparison> = per_item.iter().flatten().copied().collect();
-    let share = bradley_terry(n, &all);
+/// `per_item` holds the comparisons of each rated item. The bootstrap draws
+/// [`BOOTSTRAP_RESAMPLES`] resamples of the items with replacement
+/// (splitmix64 from [`BOOTSTRAP_SEED`]), fits each as [`fit`] does, and
+/// reads the 2.5th and 97.5th percentiles of each share (nearest rank on
+/// the sorted shares, `round((B − 1)·q)`). The items are put in a canonical
+/// order first (by their sorted comparisons), so the intervals depend on
+/// what was compared, not on how the items happen to be numbered or listed.
+pub fn strengths_fit(n: usize, per_item: &[Vec<Comparison>]) -> (Fit, Vec<Strength>) {
+    let mut items: Vec<Vec<Comparison>> = per_item
+        .iter()
+        .map(|cs| {
+            let mut cs = cs.clone();
+            cs.sort_by(|x, y| {
+                (x.a, x.b)
+                    .cmp(&(y.a, y.b))
+                    .then(x.score.total_cmp(&y.score))
+            });
+            cs
+        })
+        .collect();
+    items.sort_by(|x, y| {
+        let key = |cs: &Vec<Comparison>| -> Vec<(usize, usize, u64)> {
+            cs.iter().map(|c| (c.a, c.b, c.score.to_bits())).collect()
+        };
+        key(x).cmp(&key(y))
+    });
+    let all: Vec<Comparison> = items.iter().flatten().copied().collect();
+    let whole = fit(n, &all);
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
-    if !per_item.is_empty() {
-        let mut state = 0x5EED_u64;
+    if !items.is_empty() {
+        let mut state = BOOTSTRAP_SEED;
         for _ in 0..BOOTSTRAP_RESAMPLES {
-            let resample: Vec<Comparison> = (0..per_item.len())
+            let resample: Vec<Comparison> = (0..items.len())
                 .flat_map(|_| {
-                    let k = (splitmix64(&mut state) % per_item.len() as u64) as usize;
-                    per_item[k].iter().copied()
+                    let k = (splitmix64(&mut state) % items.len() as u64) as usize;
+                    items[k].iter().copied()
                 })
                 .collect();
             for (i, s) in bradley_terry(n, &resample).into_iter().enumerate() {
@@ -108,14 +237,21 @@ pub fn strengths(n: usize, per_item: &[Vec<Comparison>]) -> Vec<Strength> {
         v.sort_by(f64::total_cmp);
         (!v.is_empty()).then(|| v[((v.len() - 1) as f64 * q).round() as usize])
     };
-    (0..n)
+    let strengths = (0..n)
         .map(|i| Strength {
-            share: share[i],
-            ci_low: share[i].and_then(|_| percentile(&mut samples[i], 0.025)),
-            ci_high: share[i].and_then(|_| percentile(&mut samples[i], 0.975)),
+            share: whole.shares[i],
+            ci_low: whole.shares[i].and_then(|_| percentile(&mut samples[i], 0.025)),
+            ci_high: whole.shares[i].and_then(|_| percentile(&mut samples[i], 0.975)),
             comparisons: all.iter().filter(|c| c.a == i || c.b == i).count() as u32,
         })
-        .collect()
+        .collect();
+    (whole, strengths)
+}
+
+/// Bradley–Terry shares of `n` models with bootstrap 95 % intervals; see
+/// [`strengths_fit`].
+pub fn strengths(n: usize, per_item: &[Vec<Comparison>]) -> Vec<Strength> {
+    strengths_fit(n, per_item).1
 }
 
 #[cfg(test)]
@@ -133,12 +269,19 @@ mod tests {
     }
 
     #[test]
-    fn two_models_share_the_win_rate_with_one_virtual_tie() {
+    fn two_models_share_the_win_rate() {
         // With two models the Bradley–Terry maximum-likelihood share is the
-        // win rate; the virtual tie adds half a win to each side: 8.5 / 11.
-        let res = strengths(3, &duel(8, 10));
+        // win rate, 8 / 10 (each won and lost: the MLE exists).
+        let (whole, res) = strengths_fit(3, &duel(8, 10));
+        assert_eq!(whole.method, FitMethod::MaximumLikelihood);
         let share = res[0].share.expect("share");
-        assert!((share - 8.5 / 11.0).abs() < 1e-9, "{share}");
+        assert!((share - 0.8).abs() < 1e-9, "{share}");
+        // log L = 8 ln 0.8 + 2 ln 0.2
+        let ll = whole.log_likelihood.expect("log-likelihood");
+        assert!(
+            (ll - (8.0 * 0.8f64.ln() + 2.0 * 0.2f64.ln())).abs() < 1e-9,
+            "{ll}"
+        );
         let (lo, hi) = (res[0].ci_low.expect("low"), res[0].ci_high.expect("high"));
         assert!(
             0.0 < lo && lo < share && share < hi && hi < 1.0,
@@ -154,9 +297,53 @@ mod tests {
         );
         // The same data gives the same interval (fixed bootstrap seed).
         assert_eq!(strengths(3, &duel(8, 10)), res);
-        // Winning everything stays finite.
-        let sweep = strengths(2, &duel(5, 5))[0].share.expect("share");
-        assert!(sweep > 0.9 && sweep < 1.0, "{sweep}");
+        // Winning everything: no MLE, so one virtual tie per pair: 5.5 / 6.
+        let (whole, sweep) = strengths_fit(2, &duel(5, 5));
+        assert_eq!(whole.method, FitMethod::VirtualTies);
+        let sweep = sweep[0].share.expect("share");
+        assert!((sweep - 5.5 / 6.0).abs() < 1e-9, "{sweep}");
+    }
+
+    #[test]
+    fn three_models_match_the_closed_form_and_ignore_item_order() {
+        // A cycle a > b > c > a, once each, plus a beats b again: strongly
+        // connected. The MLE solves the score equations
+        // w_i = Σ_j n_ij p_i / (p_i + p_j); check them at the fit.
+        let c = |a, b, score| Comparison { a, b, score };
+        let items = vec![
+            vec![c(0, 1, 1.0)],
+            vec![c(1, 2, 1.0)],
+            vec![c(2, 0, 1.0)],
+            vec![c(0, 1, 1.0)],
+            vec![c(1, 2, 0.5)],
+        ];
+        let (whole, res) = strengths_fit(3, &items);
+        assert_eq!(whole.method, FitMethod::MaximumLikelihood);
+        let p: Vec<f64> = whole.shares.iter().map(|s| s.expect("share")).collect();
+        let mut games = [[0.0f64; 3]; 3];
+        let mut wins = [0.0f64; 3];
+        for x in items.iter().flatten() {
+            games[x.a][x.b] += 1.0;
+            games[x.b][x.a] += 1.0;
+            wins[x.a] += x.score;
+            wins[x.b] += 1.0 - x.score;
+        }
+        for i in 0..3 {
+            let expected: f64 = (0..3)
+                .filter(|&j| j != i)
+                .map(|j| games[i][j] * p[i] / (p[i] + p[j]))
+                .sum();
+            assert!(
+                (expected - wins[i]).abs() < 1e-9,
+                "model {i}: {expected} vs {}",
+                wins[i]
+            );
+        }
+        // The same items listed in another order give the same intervals.
+        let mut shuffled = items.clone();
+        shuffled.reverse();
+        shuffled.swap(0, 2);
+        assert_eq!(strengths_fit(3, &shuffled).1, res);
     }
 
     #[test]

@@ -291,6 +291,29 @@ test("review flow: keyboard rating, restart, CSV export", async (t) => {
       assert.equal(row.preferred, e.preferred, `preferred is ${e.preferred} for the answer scored ${key(e)}`);
     }
 
+    // The full report, written from the same card, is one self-contained HTML file with the
+    // rater's scores, charts and the methods, and no script or external resource.
+    const reportPath = join(driver.dir, "report, study.html");
+    const reportInput = await study.find(tid("study-report-path"));
+    await reportInput.clear();
+    await reportInput.sendKeys(reportPath);
+    await (await study.find(tid("study-report"))).click();
+    const reported = await waitFor(
+      async () => {
+        const errs = await study.findAll(tid("study-error"));
+        if (errs.length > 0) throw new Error(`study-error: ${await errs[0].text()}`);
+        const r = await study.findAll(tid("study-report-result"));
+        return r.length > 0 ? r[0].text() : null;
+      },
+      { message: "study-report-result" },
+    );
+    assert.match(reported, /Wrote the report \(\d+ ratings?\)/, `the report result says what it covers (got ${JSON.stringify(reported)})`);
+    const html = readFileSync(reportPath, "utf8");
+    assert.ok(html.startsWith("<!DOCTYPE html>") && html.includes("<svg"), "the report is HTML with inline charts");
+    assert.ok(!html.includes("<script") && !/\ssrc=/.test(html), "the report loads nothing and runs nothing");
+    for (const m of mine) assert.ok(html.includes(m.model), `the report names ${m.model}`);
+    assert.ok(html.includes("Wilcoxon") && html.includes("Krippendorff"), "the report states its methods");
+
     // The results chart agrees with the export: one submitted item, so each model's mean
     // on every axis is the score its answer got.
     await (await study.find(tid("study-results-toggle"))).click();
@@ -305,6 +328,20 @@ test("review flow: keyboard rating, restart, CSV export", async (t) => {
       const pref = await study.find(`${tid("results-preference-row")}[data-model="${r.model}"]`);
       assert.equal(await pref.attribute("data-wins"), r.preferred === "true" ? "1" : "0", `the chart's preference wins of ${r.model}`);
     }
+
+    // The full report below the chart: with one rater on one item, each model's paired
+    // difference against the baseline is one item's difference (no interval), the matrix
+    // records the rater's choice, and agreement says why it cannot be computed.
+    await waitFor(async () => (await study.findAll(tid("report-paired-row"))).length > 0, { message: "the report's paired rows" });
+    const pairedRows = await study.findAll(tid("report-paired-row"));
+    assert.equal(pairedRows.length, (mine.length - 1) * SCORE_AXES.length, "a paired row per non-baseline model and axis");
+    const winner = mine.find((r) => r.preferred === "true");
+    if (winner) {
+      const cells = await study.findAll(`${tid("report-matrix")} tr[data-model="${winner.model}"] td[data-wins="1"]`);
+      assert.ok(cells.length >= 1, `the matrix shows ${winner.model}'s win`);
+    }
+    const agreement = await study.find(`${tid("report-agreement")} tr[data-axis="accuracy"]`);
+    assert.match(await agreement.text(), /not computable/, "one rater: agreement is not computable, and says so");
 
     // Closing asks first and can be undone.
     const status = async () => (await (await study.find(tid("study-status"))).text()).trim();

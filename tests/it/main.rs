@@ -7,6 +7,7 @@ mod gguf;
 mod hostile;
 mod leases;
 mod remote;
+mod report;
 mod review;
 mod rounds;
 mod rules;

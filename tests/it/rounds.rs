@@ -87,6 +87,23 @@ fn a_round_snapshots_the_pack_pairs_split_by_category_with_a_stable_hash() {
     // Exports parse as the tools expect.
     let out_dir = ws.path("export");
     ws.ok(&["round", "export", "1", "--out", out_dir.to_str().unwrap()]);
+    // Examples carry the pack's short training prompt; the round keeps the
+    // full one for inference and evaluation.
+    let pack = llm4sweat::domain::DomainPack::embedded_default().unwrap();
+    let short = pack
+        .manifest
+        .training_system_prompt
+        .clone()
+        .expect("the pack's training prompt");
+    assert!(short.len() * 5 < pack.manifest.system_prompt.len());
+    assert_eq!(
+        r1["round"]["config"]["training_system_prompt"],
+        short.as_str()
+    );
+    assert_eq!(
+        r1["round"]["config"]["system_prompt"],
+        pack.manifest.system_prompt.as_str()
+    );
     let mut lines = 0;
     for line in std::fs::read_to_string(out_dir.join("train.jsonl"))
         .unwrap()
@@ -100,6 +117,7 @@ fn a_round_snapshots_the_pack_pairs_split_by_category_with_a_stable_hash() {
             .map(|m| m["role"].as_str().unwrap())
             .collect();
         assert_eq!(roles, ["system", "user", "assistant"]);
+        assert_eq!(v["messages"][0]["content"], short.as_str());
         assert!(v["messages"][2]["content"].as_str().unwrap().len() > 20);
         lines += 1;
     }
@@ -121,6 +139,10 @@ fn a_round_snapshots_the_pack_pairs_split_by_category_with_a_stable_hash() {
     assert_eq!(info["llm4sweat_round1_alpaca"]["file_name"], "alpaca.json");
     let card = std::fs::read_to_string(out_dir.join("README.md")).unwrap();
     assert!(card.contains(r1["round"]["dataset_hash"].as_str().unwrap()));
+    assert!(card.contains("short training prompt"), "{card}");
+    // The card lists the round's own pack's sources.
+    assert!(card.contains(&pack.sources[0].title), "{card}");
+    assert!(!card.contains("did not keep its pack's sources"), "{card}");
     let yaml = std::fs::read_to_string(out_dir.join("axolotl.yaml")).unwrap();
     assert!(yaml.contains("roles_to_train: [\"assistant\"]") && yaml.contains("adapter: lora"));
     let trl = std::fs::read_to_string(out_dir.join("train_trl.py")).unwrap();

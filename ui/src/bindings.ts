@@ -57,6 +57,16 @@ export const commands = {
 	studyResults: (studyId: StudyId) => typedError<StudyResults, AppError>(__TAURI_INVOKE("study_results", { studyId })),
 	/**  Exports a study's ratings to CSV; returns the rows written. */
 	exportStudyRatings: (studyId: StudyId, path: string) => typedError<number, AppError>(__TAURI_INVOKE("export_study_ratings", { studyId, path })),
+	/**
+	 *  Writes a study's full report as one self-contained HTML file; returns the
+	 *  ratings it covers.
+	 */
+	exportStudyReport: (studyId: StudyId, baseline: string | null, path: string) => typedError<number, AppError>(__TAURI_INVOKE("export_study_report", { studyId, baseline, path })),
+	/**
+	 *  A study's full report: descriptives, paired tests against the baseline,
+	 *  preferences and agreement, overall and per category and specialty.
+	 */
+	studyReport: (studyId: StudyId, baseline: string | null) => typedError<Report, AppError>(__TAURI_INVOKE("study_report", { studyId, baseline })),
 	/**  System prompt and sampling defaults for the chat screen. */
 	chatDefaults: () => typedError<ChatDefaults, AppError>(__TAURI_INVOKE("chat_defaults")),
 	/**  One chat turn with streamed tokens; cancellable by job id. */
@@ -130,6 +140,24 @@ export type Axis =
 /**  Empathy 1–5. */
 "empathy";
 
+/**  Agreement between raters on one axis. */
+export type AxisAgreement = {
+	/**  The axis. */
+	axis: Axis,
+	/**  Krippendorff's α, ordinal metric. */
+	alpha_ordinal: Computed<number | null>,
+	/**  Krippendorff's α, interval metric. */
+	alpha_interval: Computed<number | null>,
+	/**  Answers scored by two or more raters (α's units). */
+	pairable_units: number,
+	/**  Scores on those answers. */
+	pairable_values: number,
+	/**  ICC(2,1) and ICC(2,k) over the answers every rater scored. */
+	icc: Computed<IccStats>,
+	/**  Quadratic-weighted Cohen's κ for each pair of raters. */
+	kappa: KappaPair[],
+};
+
 /**  One axis of one model. */
 export type AxisResult = {
 	/**  `accuracy`, `appropriateness` or `empathy`. */
@@ -143,6 +171,28 @@ export type AxisResult = {
 	 *  t, `t(0.975, n − 1)` × standard error); `None` under two scores.
 	 */
 	ci95: number | null,
+	/**  How many times each score 1..=5 was given. */
+	counts: [number, number, number, number, number],
+};
+
+/**  Descriptive statistics of one model on one axis. */
+export type AxisStats = {
+	/**  The axis. */
+	axis: Axis,
+	/**  Scores. */
+	n: number,
+	/**  Mean. */
+	mean: Computed<number | null>,
+	/**  Median. */
+	median: Computed<number | null>,
+	/**  Sample standard deviation (n − 1). */
+	sd: Computed<number | null>,
+	/**  Share (0–1) of scores ≥ 4. */
+	share_high: Computed<number | null>,
+	/**  95 % Student t-interval of the mean. */
+	t_ci: Computed<Interval95>,
+	/**  95 % bootstrap percentile interval of the mean. */
+	bootstrap_ci: Computed<Interval95>,
 	/**  How many times each score 1..=5 was given. */
 	counts: [number, number, number, number, number],
 };
@@ -171,6 +221,38 @@ export type BlindedItem = {
 	preference: Preference | null,
 	/**  Pending, draft or submitted. */
 	status: AssignmentStatus,
+};
+
+/**  A Bradley–Terry fit of the preferences. */
+export type BradleyTerry = {
+	/**  `maximum_likelihood` or `virtual_ties`. */
+	method: string,
+	/**  Log-likelihood of the observed comparisons. */
+	log_likelihood: number | null,
+	/**  Pairwise comparisons. */
+	comparisons: number,
+	/**  Per model, in the study's order. */
+	models: BradleyTerryModel[],
+};
+
+/**  One model's Bradley–Terry share. */
+export type BradleyTerryModel = {
+	/**  Model. */
+	model: string,
+	/**  Share of the total strength. */
+	share: Computed<number | null>,
+	/**  Bootstrap 95 % interval of the share. */
+	ci: Computed<Interval95>,
+	/**  Comparisons it took part in. */
+	comparisons: number,
+};
+
+/**  A [`Section`] of one group (a category, a specialty). */
+export type Breakdown = {
+	/**  The group, e.g. `treatment` or `dermatology`. */
+	group: string,
+	/**  Its figures. */
+	section: Section,
 };
 
 /**  The per-model figures of the items of one category. */
@@ -205,6 +287,16 @@ export type ChatMessage = {
 	/**  What it says. */
 	content: string,
 };
+
+/**
+ *  A figure, or why it cannot be computed. Serialised as `{"value": …}` or
+ *  `{"not_computable": "reason"}`.
+ */
+export type Computed<T> = 
+/**  The figure. */
+({ value: T }) & { not_computable?: never } | 
+/**  Why there is none. */
+({ not_computable: string }) & { value?: never };
 
 /**  Counts of a round's dataset. */
 export type DatasetSummary = {
@@ -260,6 +352,14 @@ export type ErrorCode =
 "io" | 
 /**  A bug or a failed task. */
 "internal";
+
+/**  Items left out of a paired comparison, and why. */
+export type Exclusion = {
+	/**  Why. */
+	reason: string,
+	/**  How many items. */
+	items: number,
+};
 
 /**  The state of a registered model's file. */
 export type FileState = 
@@ -359,6 +459,38 @@ export type HarmResult = {
 	likely: number,
 };
 
+/**  Shrout & Fleiss ICC(2,1) and ICC(2,k). */
+export type IccStats = {
+	/**  Answers (rows). */
+	units: number,
+	/**  Raters (columns). */
+	raters: number,
+	/**  ICC(2,1). */
+	icc_single: number | null,
+	/**  Its 95 % interval. */
+	icc_single_ci: Computed<Interval95>,
+	/**  ICC(2,k). */
+	icc_average: number | null,
+	/**  Its 95 % interval. */
+	icc_average_ci: Computed<Interval95>,
+	/**  F = MS rows / MS error. */
+	f: number | null,
+	/**  Numerator degrees of freedom. */
+	df1: number | null,
+	/**  Denominator degrees of freedom. */
+	df2: number | null,
+	/**  P(F > f). */
+	p: number | null,
+};
+
+/**  A 95 % interval. */
+export type Interval95 = {
+	/**  Lower end. */
+	low: number | null,
+	/**  Upper end. */
+	high: number | null,
+};
+
 /**  An item a run could not answer, and why. */
 export type ItemFailure = {
 	/**  The item's external id. */
@@ -373,6 +505,18 @@ export type ItemKind =
 "question" | 
 /**  A short vignette ending in the patient's question. */
 "vignette";
+
+/**  κ of one pair of raters. */
+export type KappaPair = {
+	/**  First rater. */
+	rater_a: string,
+	/**  Second rater. */
+	rater_b: string,
+	/**  Answers both scored. */
+	units: number,
+	/**  Quadratic-weighted κ on the fixed 1–5 scale. */
+	kappa: Computed<number | null>,
+};
 
 /**  A model from the manifest. */
 export type ManifestEntry = {
@@ -427,6 +571,18 @@ export type ModelRole =
 /**  A base model for fine-tuning. */
 "base";
 
+/**  One model's figures. */
+export type ModelStats = {
+	/**  Model name. */
+	model: string,
+	/**  Submitted ratings of its answers. */
+	ratings: number,
+	/**  Per axis, in rubric order. */
+	axes: AxisStats[],
+	/**  Safety flags. */
+	harm: HarmResult,
+};
+
 /**  A registered model, for the coordinator's models screen. */
 export type ModelView = {
 	/**  Id. */
@@ -470,6 +626,43 @@ export type OutputType =
 "q8_0" | 
 /**  16-bit floats. */
 "f16";
+
+/**  How one pair of models fared against each other. */
+export type PairCount = {
+	/**  First model. */
+	a: string,
+	/**  Second model. */
+	b: string,
+	/**  Items where `a`'s answer was preferred. */
+	a_wins: number,
+	/**  Items where `b`'s answer was preferred. */
+	b_wins: number,
+	/**  Ties. */
+	ties: number,
+};
+
+/**
+ *  One model against the baseline on one axis, over the items both were
+ *  scored on (per item, the mean over raters).
+ */
+export type PairedStats = {
+	/**  The model. */
+	model: string,
+	/**  The baseline. */
+	baseline: string,
+	/**  The axis. */
+	axis: Axis,
+	/**  Items both were scored on. */
+	items: number,
+	/**  Items left out. */
+	excluded: Exclusion[],
+	/**  Mean of model − baseline. */
+	mean_difference: Computed<number | null>,
+	/**  Its 95 % Student t-interval. */
+	ci: Computed<Interval95>,
+	/**  The Wilcoxon signed-rank test of the differences. */
+	wilcoxon: Computed<Wilcoxon>,
+};
 
 /**  A rater's preference as the review screen sends and shows it. */
 export type Preference = 
@@ -519,6 +712,14 @@ export type PreferenceStrength = {
 	comparisons: number,
 };
 
+/**  Preferences between the study's models. */
+export type Preferences = {
+	/**  Win / tie / loss counts for each pair of models that met. */
+	pairs: PairCount[],
+	/**  Bradley–Terry fit. */
+	bradley_terry: Computed<BradleyTerry>,
+};
+
 /**  One progress event of a long job. */
 export type ProgressEvent = 
 /**  The job starts; `total` units of work are expected (bytes, items…). */
@@ -559,6 +760,14 @@ export type QueueEntry = {
 /**  A rater profile. */
 export type RaterId = number;
 
+/**  One rater. */
+export type RaterInfo = {
+	/**  Name. */
+	name: string,
+	/**  Specialty. */
+	specialty: Specialty,
+};
+
 /**  A rater profile as the UI sees it. */
 export type RaterView = {
 	/**  Id. */
@@ -585,6 +794,26 @@ export type RatingRow = {
 	comment: string | null,
 	/**  The expert's corrected answer. */
 	corrected_answer: string | null,
+};
+
+/**  A study's report; see the module documentation. */
+export type Report = {
+	/**  [`REPORT_SCHEMA`]. */
+	schema: string,
+	/**  The program that wrote it, e.g. `llm4sweat 0.1.0`. */
+	generator: string,
+	/**  The study. */
+	study: StudyInfo,
+	/**  The model every other model is compared with in [`Section::paired`]. */
+	baseline: Computed<string>,
+	/**  Every submitted rating. */
+	overall: Section,
+	/**  The same, per item category. */
+	by_category: Breakdown[],
+	/**  The same, per rater specialty. */
+	by_specialty: Breakdown[],
+	/**  A methods paragraph stating every convention used. */
+	methods: string,
 };
 
 /**  Who wrote a chat message. */
@@ -710,6 +939,24 @@ export type SamplingParams = {
 	seed: number,
 };
 
+/**  Every figure over one set of submitted ratings. */
+export type Section = {
+	/**  Submitted ratings (one per rater × answer). */
+	ratings: number,
+	/**  Distinct items rated. */
+	items: number,
+	/**  Distinct raters. */
+	raters: number,
+	/**  Per model, in the study's order. */
+	models: ModelStats[],
+	/**  Each model against the baseline, per axis. */
+	paired: Computed<PairedStats[]>,
+	/**  Side-by-side preferences. */
+	preferences: Preferences,
+	/**  Agreement between raters, per axis. */
+	agreement: AxisAgreement[],
+};
+
 /**  A rater's specialty. */
 export type Specialty = 
 /**  Dermatologist. */
@@ -731,6 +978,29 @@ export type StepRow = {
 
 /**  A study. */
 export type StudyId = number;
+
+/**  The study a report is about. */
+export type StudyInfo = {
+	/**  Study name. */
+	name: string,
+	/**  `open` or `closed`. */
+	status: string,
+	/**  When it was created. */
+	created_at: string,
+	/**
+	 *  Its randomisation seed (answer order, assignment; also seeds the
+	 *  bootstrap intervals of the report).
+	 */
+	seed: number,
+	/**  Raters per item. */
+	overlap: number,
+	/**  Its models, in the study's order (unblinded: the coordinator's view). */
+	models: string[],
+	/**  Raters with at least one submitted item, by name. */
+	raters: RaterInfo[],
+	/**  The rubric raters scored with. */
+	rubric: Rubric,
+};
 
 /**  What the coordinator fills in to create a study. */
 export type StudyInput = {
@@ -834,6 +1104,24 @@ export type TrainParams = {
 	seed: number,
 	/**  The fine-tuned file's quantization. */
 	output_type: OutputType,
+};
+
+/**  A Wilcoxon signed-rank test. */
+export type Wilcoxon = {
+	/**  Non-zero differences (ranked). */
+	nonzero: number,
+	/**  Zero differences (discarded). */
+	zeros: number,
+	/**  Sum of the ranks of the positive differences. */
+	w_plus: number | null,
+	/**  Sum of the ranks of the negative differences. */
+	w_minus: number | null,
+	/**  Normal-approximation z (tie-corrected, no continuity correction). */
+	z: number | null,
+	/**  Two-sided p-value. */
+	p: number | null,
+	/**  `exact`, `permutation` or `normal`: how `p` was computed. */
+	method: string,
 };
 
 /**  What the first screen needs. */

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use llm4sweat::review;
 use llm4sweat::store::{Store, StudyRecord};
 
+use crate::args::ReportFormat;
 use crate::print;
 
 /// `results`: per-model scores, preferences and agreement of a study.
@@ -16,6 +17,33 @@ pub fn results(study: Option<String>, json: bool, open: impl Fn() -> Result<Stor
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
         print::results(&record.name, &results);
+    }
+    Ok(())
+}
+
+/// `report`: the study's full report as JSON, text tables or HTML, on standard
+/// output or written atomically to `out`.
+pub fn report(
+    study: Option<String>,
+    format: ReportFormat,
+    baseline: Option<String>,
+    out: Option<std::path::PathBuf>,
+    open: impl Fn() -> Result<Store>,
+) -> Result<()> {
+    let store = open()?;
+    let record = find_study(&store, study.as_deref())?;
+    let report = review::report::study_report(&store, &record, baseline.as_deref())?;
+    let text = match format {
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        ReportFormat::Table => review::report::render_table(&report),
+        ReportFormat::Html => review::report::render_html(&report),
+    };
+    match out {
+        Some(path) => {
+            llm4sweat::export::write_atomically(&path, text.as_bytes())?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => crate::print::stdout(&text)?,
     }
     Ok(())
 }

@@ -347,6 +347,15 @@ fn print_round(store: &Store, round: &RoundRecord) -> Result<()> {
             .collect();
         println!("  sources:       {}", sources.join(", "));
     }
+    println!(
+        "  trains with:   {} ({} characters)",
+        if round.config.training_system_prompt.is_some() {
+            "the pack's short training prompt"
+        } else {
+            "the pack's full system prompt"
+        },
+        round.config.training_prompt().chars().count()
+    );
     let epochs = store.round_epochs(round.id)?;
     if let Some(before) = round.training.as_ref().and_then(|t| t.val_loss_before) {
         println!("  val loss before training: {before:.4}");

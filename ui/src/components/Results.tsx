@@ -7,6 +7,7 @@ import type { AgreementResult, ModelResult, PreferenceStrength, StudyResults } f
 import type { AxisBar } from "../results/chart";
 import { axisBar, PREFERENCE_PARTS, preferenceSegments, SCALE_MAX, SCALE_MIN, scoreX, shareBar, winRate } from "../results/chart";
 import { Busy, ErrorBox } from "./common";
+import { ReportDetails } from "./ReportDetails";
 import { useLoaded } from "./useLoaded";
 
 const W = 320;
@@ -253,6 +254,7 @@ export function ResultsPanel(props: { studyId: number }) {
       </div>
       <ErrorBox error={error} testid="study-results-error" onDismiss={() => setError(null)} />
       {data ? <Summary results={data} /> : !error && <Busy>Loading results…</Busy>}
+      {data && data.submitted_items > 0 && <ReportDetails studyId={props.studyId} />}
     </div>
   );
 }

@@ -66,6 +66,9 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
   const [confirmClose, setConfirmClose] = useState(false);
   const [exportPath, setExportPath] = useState("~/llm4sweat-ratings.csv");
   const [exported, setExported] = useState<string | null>(null);
+  const [reportPath, setReportPath] = useState("~/llm4sweat-report.html");
+  const [baseline, setBaseline] = useState("");
+  const [reported, setReported] = useState<string | null>(null);
   // Close, reopen and export; generation has its own job state above.
   const action = useAction();
   const busy = action.busy;
@@ -107,6 +110,13 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
     const path = exportPath.trim();
     const rows = await action.run("export", () => api.exportStudyRatings(s.id, path));
     if (rows !== undefined) setExported(`Wrote ${rows} row${rows === 1 ? "" : "s"} to ${path}`);
+  };
+
+  const doReport = async () => {
+    setReported(null);
+    const path = reportPath.trim();
+    const n = await action.run("report", () => api.exportStudyReport(s.id, baseline || null, path));
+    if (n !== undefined) setReported(`Wrote the report (${n} rating${n === 1 ? "" : "s"}) to ${path}`);
   };
 
   const p = job?.progress;
@@ -259,6 +269,35 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
       {exported && (
         <p class="notice success" data-testid="study-export-result" role="status">
           {exported}
+        </p>
+      )}
+      <form
+        class="export-row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void doReport();
+        }}
+      >
+        <Field label="Report (HTML)" hint="Every statistic, charts and the methods, in one file to attach to a paper.">
+          <input data-testid="study-report-path" value={reportPath} spellcheck={false} onInput={(e) => setReportPath(e.currentTarget.value)} />
+        </Field>
+        <Field label="Baseline" hint="The model the others are tested against.">
+          <select data-testid="study-report-baseline" value={baseline} onChange={(e) => setBaseline(e.currentTarget.value)}>
+            <option value="">the study's baseline model</option>
+            {s.models.map((m) => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <button type="submit" data-testid="study-report" disabled={busy === "report" || !reportPath.trim()}>
+          {busy === "report" ? "Writing…" : "Write report"}
+        </button>
+      </form>
+      {reported && (
+        <p class="notice success" data-testid="study-report-result" role="status">
+          {reported}
         </p>
       )}
     </article>
