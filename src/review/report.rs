@@ -447,10 +447,14 @@ fn item_means(rows: &[&RatingExportRow], model: &str, axis: Axis) -> BTreeMap<St
 
 fn paired(models: &[String], baseline: &str, rows: &[&RatingExportRow]) -> Vec<PairedStats> {
     let mut out = Vec::new();
+    // The baseline's per-item means, once per axis (not once per model).
+    let base_means: Vec<BTreeMap<String, f64>> = Axis::ALL
+        .iter()
+        .map(|&axis| item_means(rows, baseline, axis))
+        .collect();
     for model in models.iter().filter(|m| m.as_str() != baseline) {
-        for &axis in Axis::ALL {
+        for (&axis, base) in Axis::ALL.iter().zip(&base_means) {
             let cand = item_means(rows, model, axis);
-            let base = item_means(rows, baseline, axis);
             let pairs: Vec<(f64, f64)> = cand
                 .iter()
                 .filter_map(|(item, c)| base.get(item).map(|b| (*c, *b)))

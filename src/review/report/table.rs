@@ -44,11 +44,12 @@ fn section(out: &mut String, s: &Section, reasons: &mut Vec<String>) {
                 ci(&a.t_ci, 2),
                 ci(&a.bootstrap_ci, 2)
             );
-            for c in [&a.mean, &a.sd] {
-                if let Computed::NotComputable(r) = c {
-                    let r = format!("{} {}: {r}", m.model, a.axis.as_str());
-                    note(reasons, r);
-                }
+            // The first reason only: without scores, "needs two" says nothing more.
+            if let Some(Computed::NotComputable(r)) = [&a.mean, &a.sd]
+                .into_iter()
+                .find(|c| matches!(c, Computed::NotComputable(_)))
+            {
+                note(reasons, format!("{} {}: {r}", m.model, a.axis.as_str()));
             }
         }
     }
