@@ -25,7 +25,7 @@ pub use generations::{ExportRow, GenerationRecord, NewGeneration};
 pub use leases::{GenerationLeases, LEASE_TTL, LeaseClaim, LeaseHolder, LeaseRecord};
 pub use models::{ModelRecord, NewLocalModel, NewRemoteModel};
 pub use raters::RaterRecord;
-pub use ratings::{PreferenceRow, RatingExportRow, RatingRow};
+pub use ratings::{PreferenceRow, RATING_EXPORT_SQL, RatingExportRow, RatingRow};
 pub use rounds::{
     ApprovedSynthetic, EpochRow, NewRound, RatedAnswer, RaterScores, RoundExample, RoundRecord,
     StepRow,

@@ -4,7 +4,7 @@
 use super::blinding::{answer_labelled, blinded_item, ordered_answers};
 use super::{MAX_TEXT, ReviewError};
 use crate::ids::{AssignmentId, RaterId, StudyId};
-use crate::store::{Actor, PreferenceRow, RatingExportRow, RatingRow, Store};
+use crate::store::{Actor, PreferenceRow, RatingRow, Store};
 use crate::vocab::{AnswerLabel, AssignmentStatus, Axis, Preference, SCORE_MAX, SCORE_MIN};
 
 /// The score of `rating` on `axis`.
@@ -113,24 +113,23 @@ pub fn export_ratings_csv(
     out: &mut dyn std::io::Write,
 ) -> Result<u64, ReviewError> {
     store.study(study_id)?;
-    let rows: Vec<RatingExportRow> = store.study_rating_rows(study_id)?;
     let failed = |e: csv::Error| ReviewError::Io {
         what: "ratings CSV",
         source: e.into(),
     };
-    let mut w = csv::Writer::from_writer(out);
-    if rows.is_empty() {
-        // A study without ratings still exports a valid (empty) table.
-        w.write_record(RATING_COLUMNS).map_err(failed)?;
-    }
-    for r in &rows {
-        w.serialize(r).map_err(failed)?;
-    }
+    // A study without ratings still exports a valid (empty) table: the
+    // header is written by hand, and the rows are serialized without one.
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .buffer_capacity(1 << 16)
+        .from_writer(out);
+    w.write_record(RATING_COLUMNS).map_err(failed)?;
+    let n = store.each_study_rating_row(study_id, |r| w.serialize(&r).map_err(failed))?;
     w.flush().map_err(|source| ReviewError::Io {
         what: "ratings CSV",
         source,
     })?;
-    Ok(rows.len() as u64)
+    Ok(n)
 }
 
 /// The header of the ratings CSV: the fields of [`RatingExportRow`], in order.

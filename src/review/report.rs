@@ -10,7 +10,7 @@
 mod html;
 mod table;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -382,6 +382,36 @@ fn fnv1a(text: &str) -> u64 {
     })
 }
 
+/// FNV-1a as a [`Hasher`](std::hash::Hasher) for the report's lookup tables
+/// (item, rater and answer keys from the workspace): several times faster
+/// than the default SipHash on short keys. Iteration order is never used
+/// for a figure: every table is sorted before it is read in order.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let start = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        self.0 = bytes.iter().fold(start, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    }
+}
+
+/// A hash map keyed with [`Fnv`].
+pub(crate) type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
+/// A hash set keyed with [`Fnv`].
+pub(crate) type FnvSet<K> = HashSet<K, std::hash::BuildHasherDefault<Fnv>>;
+
 /// The bootstrap seed of `model`'s scores on `axis` in a study seeded
 /// `study_seed`.
 pub fn bootstrap_seed(study_seed: i64, model: &str, axis: Axis) -> u64 {
@@ -433,34 +463,42 @@ fn model_stats(models: &[String], rows: &[&RatingExportRow], seed: i64) -> Vec<M
 }
 
 /// Per item, the mean over raters of `model`'s score on `axis`.
-fn item_means(rows: &[&RatingExportRow], model: &str, axis: Axis) -> BTreeMap<String, f64> {
-    let mut sums: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.model == model) {
+/// Each item's mean `axis` score over `rows` (one model's), sorted by item.
+fn item_means<'a>(rows: &[&'a RatingExportRow], axis: Axis) -> Vec<(&'a str, f64)> {
+    let mut sums: FnvMap<&'a str, (f64, f64)> = FnvMap::default();
+    for r in rows {
         if let Some(s) = axis_score(r, axis).filter(|s| (1..=5).contains(s)) {
-            let e = sums.entry(r.item.clone()).or_default();
+            let e = sums.entry(r.item.as_str()).or_default();
             e.0 += s as f64;
             e.1 += 1.0;
         }
     }
-    sums.into_iter().map(|(k, (s, n))| (k, s / n)).collect()
+    let mut means: Vec<(&str, f64)> = sums.into_iter().map(|(k, (s, n))| (k, s / n)).collect();
+    means.sort_unstable_by(|x, y| x.0.cmp(y.0));
+    means
 }
 
 fn paired(models: &[String], baseline: &str, rows: &[&RatingExportRow]) -> Vec<PairedStats> {
     let mut out = Vec::new();
     // The baseline's per-item means, once per axis (not once per model).
-    let base_means: Vec<BTreeMap<String, f64>> = Axis::ALL
+    let of = |model: &str| -> Vec<&RatingExportRow> {
+        rows.iter().copied().filter(|r| r.model == model).collect()
+    };
+    let base_rows = of(baseline);
+    let base_means: Vec<FnvMap<&str, f64>> = Axis::ALL
         .iter()
-        .map(|&axis| item_means(rows, baseline, axis))
+        .map(|&axis| item_means(&base_rows, axis).into_iter().collect())
         .collect();
     for model in models.iter().filter(|m| m.as_str() != baseline) {
+        let model_rows = of(model);
         for (&axis, base) in Axis::ALL.iter().zip(&base_means) {
-            let cand = item_means(rows, model, axis);
+            let cand = item_means(&model_rows, axis);
             let pairs: Vec<(f64, f64)> = cand
                 .iter()
                 .filter_map(|(item, c)| base.get(item).map(|b| (*c, *b)))
                 .collect();
-            let only_cand = cand.keys().filter(|k| !base.contains_key(*k)).count() as u32;
-            let only_base = base.keys().filter(|k| !cand.contains_key(*k)).count() as u32;
+            let only_cand = (cand.len() - pairs.len()) as u32;
+            let only_base = (base.len() - pairs.len()) as u32;
             let mut excluded = Vec::new();
             if only_cand > 0 {
                 excluded.push(Exclusion {
@@ -588,22 +626,37 @@ fn preferences(models: &[String], rows: &[&RatingExportRow]) -> Preferences {
 }
 
 fn agreement(rows: &[&RatingExportRow]) -> Vec<AxisAgreement> {
+    let raters: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r.rater.as_str())
+        .collect::<FnvSet<_>>()
+        .into_iter()
+        .collect();
+    let all_raters: Vec<&str> = raters.into_iter().collect();
+    let index: FnvMap<&str, usize> = all_raters
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (*r, i))
+        .collect();
     Axis::ALL
         .iter()
         .map(|&axis| {
-            // answer → rater → score
-            let mut by_answer: BTreeMap<GenerationId, BTreeMap<&str, i64>> = BTreeMap::new();
+            // answer → each rater's score (by rater index), answers in id order
+            let mut by_answer: FnvMap<GenerationId, Vec<Option<i64>>> = FnvMap::default();
             for r in rows {
                 if let Some(v) = axis_score(r, axis).filter(|s| (1..=5).contains(s)) {
                     by_answer
                         .entry(r.generation_id)
-                        .or_default()
-                        .insert(r.rater.as_str(), v);
+                        .or_insert_with(|| vec![None; all_raters.len()])[index[r.rater.as_str()]] =
+                        Some(v);
                 }
             }
+            let mut by_answer: Vec<(GenerationId, Vec<Option<i64>>)> =
+                by_answer.into_iter().collect();
+            by_answer.sort_unstable_by_key(|(id, _)| *id);
             let units: Vec<Vec<i64>> = by_answer
-                .values()
-                .map(|m| m.values().copied().collect())
+                .iter()
+                .map(|(_, m)| m.iter().flatten().copied().collect())
                 .collect();
             let alpha_why = |a: &stats::Alpha| {
                 if a.pairable_units < 2 {
@@ -618,21 +671,22 @@ fn agreement(rows: &[&RatingExportRow]) -> Vec<AxisAgreement> {
             };
             let ord = stats::krippendorff_alpha(&units, AlphaMetric::Ordinal);
             let int = stats::krippendorff_alpha(&units, AlphaMetric::Interval);
-            let raters: BTreeSet<&str> =
-                by_answer.values().flat_map(|m| m.keys().copied()).collect();
-            let raters: Vec<&str> = raters.into_iter().collect();
-            let icc = icc(&by_answer, &raters);
+            // The raters who scored this axis at all.
+            let present: Vec<usize> = (0..all_raters.len())
+                .filter(|&i| by_answer.iter().any(|(_, m)| m[i].is_some()))
+                .collect();
+            let icc = icc(&by_answer, &present);
             let mut kappa = Vec::new();
-            for (x, a) in raters.iter().enumerate() {
-                for b in &raters[x + 1..] {
+            for (x, &a) in present.iter().enumerate() {
+                for &b in &present[x + 1..] {
                     let pairs: Vec<(i64, i64)> = by_answer
-                        .values()
-                        .filter_map(|m| Some((*m.get(a)?, *m.get(b)?)))
+                        .iter()
+                        .filter_map(|(_, m)| Some((m[a]?, m[b]?)))
                         .collect();
                     let n = pairs.len();
                     kappa.push(KappaPair {
-                        rater_a: (*a).to_owned(),
-                        rater_b: (*b).to_owned(),
+                        rater_a: all_raters[a].to_owned(),
+                        rater_b: all_raters[b].to_owned(),
                         units: n as u32,
                         kappa: finite(stats::cohen_kappa_quadratic(&pairs), || {
                             if n == 0 {
@@ -659,18 +713,16 @@ fn agreement(rows: &[&RatingExportRow]) -> Vec<AxisAgreement> {
         .collect()
 }
 
-fn icc(
-    by_answer: &BTreeMap<GenerationId, BTreeMap<&str, i64>>,
-    raters: &[&str],
-) -> Computed<IccStats> {
+/// ICC over the answers every rater in `raters` (indices into each answer's
+/// scores) scored.
+fn icc(by_answer: &[(GenerationId, Vec<Option<i64>>)], raters: &[usize]) -> Computed<IccStats> {
     let k = raters.len();
     if k < 2 {
         return Computed::NotComputable(format!("{k} rater(s); ICC needs two or more"));
     }
     let matrix: Vec<Vec<f64>> = by_answer
-        .values()
-        .filter(|m| m.len() == k)
-        .map(|m| raters.iter().map(|r| m[r] as f64).collect())
+        .iter()
+        .filter_map(|(_, m)| raters.iter().map(|&r| m[r].map(|v| v as f64)).collect())
         .collect();
     if matrix.len() < 2 {
         return Computed::NotComputable(format!(
@@ -708,8 +760,8 @@ fn section(
     seed: i64,
     baseline_why: &str,
 ) -> Section {
-    let items: BTreeSet<&str> = rows.iter().map(|r| r.item.as_str()).collect();
-    let raters: BTreeSet<&str> = rows.iter().map(|r| r.rater.as_str()).collect();
+    let items: FnvSet<&str> = rows.iter().map(|r| r.item.as_str()).collect();
+    let raters: FnvSet<&str> = rows.iter().map(|r| r.rater.as_str()).collect();
     Section {
         ratings: rows.len() as u32,
         items: items.len() as u32,
@@ -846,8 +898,8 @@ pub fn methods_paragraph() -> String {
         "Only items a rater submitted count. Scores are on 1–5 scales (accuracy, appropriateness, empathy). \
 For each model and axis we report n, mean, median, sample standard deviation (n − 1), the share of scores ≥ {high}, \
 a 95 % Student t-interval of the mean (mean ± t(0.975, n − 1)·s/√n) and a 95 % bootstrap percentile interval \
-({boot} resamples with replacement, seeded from the study's seed and the model and axis names; percentiles by linear \
-interpolation, Hyndman & Fan type 7). Each model is compared with the baseline on the items both were scored on, \
+({boot} resamples with replacement, each drawn as multinomial counts per score level, seeded from the study's seed \
+and the model and axis names; percentiles by linear interpolation, Hyndman & Fan type 7). Each model is compared with the baseline on the items both were scored on, \
 taking per item the mean over raters; items scored for only one of the two are left out and counted. We report the \
 mean difference (model − baseline) with its 95 % t-interval and the two-sided Wilcoxon signed-rank test with zero \
 differences discarded (SciPy's zero_method=\"wilcox\"): the exact null distribution when there are at most 50 \
@@ -858,7 +910,8 @@ preferred answer or half a win to each on a tie (\"all bad\" is left out). Bradl
 maximum-likelihood fit (minorization–maximization, Hunter 2004) when the comparison graph is strongly connected, \
 otherwise every pair that met gets one virtual tie, a stated prior that keeps strengths finite; the log-likelihood \
 of the observed comparisons is reported, and 95 % intervals come from {bt} bootstrap resamples of items (a fixed \
-seed, items in a canonical order so that the result does not depend on how they are numbered). Agreement per axis: \
+seed, items in a canonical order so that the result does not depend on how they are numbered; percentiles by \
+nearest rank). Agreement per axis: \
 Krippendorff's α with the ordinal and the interval metric over answers scored by two or more raters (missing \
 ratings allowed; Krippendorff 2011), ICC(2,1) and ICC(2,k) (Shrout & Fleiss 1979; two-way random effects, absolute \
 agreement) on the answers every rater scored, with F, its degrees of freedom, p and the 95 % intervals of McGraw & \

@@ -174,8 +174,10 @@ pub struct StudyResults {
 /// answer beat every other answer; a tie is a half win for every pair; "all
 /// bad" says nothing about order and is left out.
 pub(crate) fn comparisons(models: &[String], rows: &[&RatingExportRow]) -> Vec<Vec<Comparison>> {
-    let mut items: std::collections::BTreeMap<(&str, &str), Vec<&RatingExportRow>> =
-        std::collections::BTreeMap::new();
+    // The order of the items does not matter: the pair counts are sums and
+    // the Bradley–Terry bootstrap puts the items in a canonical order.
+    let mut items: super::report::FnvMap<(&str, &str), Vec<&RatingExportRow>> =
+        super::report::FnvMap::default();
     for r in rows {
         items.entry((&r.rater, &r.item)).or_default().push(r);
     }

@@ -1,7 +1,7 @@
 //! Bradley–Terry strengths from pairwise preferences, with bootstrap
 //! intervals.
 
-use super::rng::splitmix64;
+use super::rng::{SplitMix, resample_counts};
 
 /// One pairwise outcome: model `a` against model `b`, `a` scoring `score`
 /// (1 a win, 0 a loss, 0.5 a tie).
@@ -65,22 +65,26 @@ pub const BOOTSTRAP_RESAMPLES: usize = 500;
 /// Seed of the strength bootstrap.
 pub const BOOTSTRAP_SEED: u64 = 0x5EED;
 
+/// What each model scored against each other: `w[a][b]` sums `a`'s score
+/// over its comparisons with `b` (a win 1, a tie 0.5), so `w[a][b] +
+/// w[b][a]` is the number of games between them.
+type Tally = Vec<Vec<f64>>;
+
+/// Adds `weight` copies of `comparisons` to `tally`.
+fn add_to_tally(tally: &mut Tally, comparisons: &[Comparison], weight: f64) {
+    for c in comparisons {
+        tally[c.a][c.b] += weight * c.score;
+        tally[c.b][c.a] += weight * (1.0 - c.score);
+    }
+}
+
 /// Whether the directed "scored against" graph of the models that took part
 /// is strongly connected (`a → b` when `a` scored more than nothing against
 /// `b`; a tie points both ways).
-fn strongly_connected(n: usize, comparisons: &[Comparison]) -> bool {
-    let mut edge = vec![vec![false; n]; n];
-    let mut played = vec![false; n];
-    for c in comparisons {
-        played[c.a] = true;
-        played[c.b] = true;
-        if c.score > 0.0 {
-            edge[c.a][c.b] = true;
-        }
-        if c.score < 1.0 {
-            edge[c.b][c.a] = true;
-        }
-    }
+fn strongly_connected(n: usize, w: &Tally) -> bool {
+    let played: Vec<bool> = (0..n)
+        .map(|i| (0..n).any(|j| w[i][j] > 0.0 || w[j][i] > 0.0))
+        .collect();
     let Some(start) = played.iter().position(|&p| p) else {
         return false;
     };
@@ -90,7 +94,11 @@ fn strongly_connected(n: usize, comparisons: &[Comparison]) -> bool {
         seen[start] = true;
         while let Some(i) = stack.pop() {
             for j in 0..n {
-                let e = if forward { edge[i][j] } else { edge[j][i] };
+                let e = if forward {
+                    w[i][j] > 0.0
+                } else {
+                    w[j][i] > 0.0
+                };
                 if e && !seen[j] {
                     seen[j] = true;
                     stack.push(j);
@@ -137,15 +145,25 @@ fn mm(n: usize, games: &[Vec<f64>], wins: &[f64]) -> Vec<Option<f64>> {
 /// by minorization–maximization (Hunter 2004) to a change in every share
 /// under 1e-13.
 pub fn fit(n: usize, comparisons: &[Comparison]) -> Fit {
+    let mut tally = vec![vec![0.0f64; n]; n];
+    add_to_tally(&mut tally, comparisons, 1.0);
+    fit_tally(n, &tally)
+}
+
+/// [`fit`] on comparisons already summed into a [`Tally`].
+fn fit_tally(n: usize, w: &Tally) -> Fit {
     let mut games = vec![vec![0.0f64; n]; n];
     let mut wins = vec![0.0f64; n];
-    for c in comparisons {
-        games[c.a][c.b] += 1.0;
-        games[c.b][c.a] += 1.0;
-        wins[c.a] += c.score;
-        wins[c.b] += 1.0 - c.score;
+    for a in 0..n {
+        for b in 0..n {
+            if a != b {
+                games[a][b] = w[a][b] + w[b][a];
+                wins[a] += w[a][b];
+            }
+        }
     }
-    let method = if strongly_connected(n, comparisons) {
+    let any_games = games.iter().flatten().any(|&g| g > 0.0);
+    let method = if strongly_connected(n, w) {
         FitMethod::MaximumLikelihood
     } else {
         for (i, row) in games.iter_mut().enumerate() {
@@ -159,18 +177,17 @@ pub fn fit(n: usize, comparisons: &[Comparison]) -> Fit {
         FitMethod::VirtualTies
     };
     let shares = mm(n, &games, &wins);
-    let log_likelihood = (!comparisons.is_empty()).then(|| {
-        comparisons
-            .iter()
-            .map(|c| match (shares[c.a], shares[c.b]) {
-                (Some(pa), Some(pb)) => {
-                    let pi = pa / (pa + pb);
-                    let term = |s: f64, q: f64| if s > 0.0 { s * q.ln() } else { 0.0 };
-                    term(c.score, pi) + term(1.0 - c.score, 1.0 - pi)
+    let log_likelihood = any_games.then(|| {
+        let mut ll = 0.0;
+        for a in 0..n {
+            for b in 0..n {
+                if let (true, Some(pa), Some(pb)) = (a != b && w[a][b] > 0.0, shares[a], shares[b])
+                {
+                    ll += w[a][b] * (pa / (pa + pb)).ln();
                 }
-                _ => 0.0,
-            })
-            .sum()
+            }
+        }
+        ll
     });
     Fit {
         shares,
@@ -189,8 +206,10 @@ pub fn bradley_terry(n: usize, comparisons: &[Comparison]) -> Vec<Option<f64>> {
 /// the fit behind them.
 ///
 /// `per_item` holds the comparisons of each rated item. The bootstrap draws
-/// [`BOOTSTRAP_RESAMPLES`] resamples of the items with replacement
-/// (splitmix64 from [`BOOTSTRAP_SEED`]), fits each as [`fit`] does, and
+/// [`BOOTSTRAP_RESAMPLES`] resamples of the items with replacement (as
+/// multinomial counts over the groups of items with identical comparisons,
+/// from the splitmix64 stream of [`BOOTSTRAP_SEED`]), fits each as [`fit`]
+/// does, and
 /// reads the 2.5th and 97.5th percentiles of each share (nearest rank on
 /// the sorted shares, `round((B − 1)·q)`). The items are put in a canonical
 /// order first (by their sorted comparisons), so the intervals depend on
@@ -208,25 +227,37 @@ pub fn strengths_fit(n: usize, per_item: &[Vec<Comparison>]) -> (Fit, Vec<Streng
             cs
         })
         .collect();
-    items.sort_by(|x, y| {
-        let key = |cs: &Vec<Comparison>| -> Vec<(usize, usize, u64)> {
-            cs.iter().map(|c| (c.a, c.b, c.score.to_bits())).collect()
-        };
-        key(x).cmp(&key(y))
+    items.sort_by_cached_key(|cs| -> Vec<(usize, usize, u64)> {
+        cs.iter().map(|c| (c.a, c.b, c.score.to_bits())).collect()
     });
     let all: Vec<Comparison> = items.iter().flatten().copied().collect();
     let whole = fit(n, &all);
+    // Items with the same comparisons are interchangeable in a resample:
+    // group them (the canonical order puts them side by side) and draw each
+    // resample as counts per group, which has the distribution of drawing
+    // the items one by one.
+    let mut patterns: Vec<(&Vec<Comparison>, u64)> = Vec::new();
+    for item in &items {
+        match patterns.last_mut() {
+            Some((p, count)) if *p == item => *count += 1,
+            _ => patterns.push((item, 1)),
+        }
+    }
+    let counts: Vec<u64> = patterns.iter().map(|(_, c)| *c).collect();
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
     if !items.is_empty() {
-        let mut state = BOOTSTRAP_SEED;
+        let mut rng = SplitMix(BOOTSTRAP_SEED);
+        let mut drawn = vec![0u64; counts.len()];
+        let mut tally = vec![vec![0.0f64; n]; n];
         for _ in 0..BOOTSTRAP_RESAMPLES {
-            let resample: Vec<Comparison> = (0..items.len())
-                .flat_map(|_| {
-                    let k = (splitmix64(&mut state) % items.len() as u64) as usize;
-                    items[k].iter().copied()
-                })
-                .collect();
-            for (i, s) in bradley_terry(n, &resample).into_iter().enumerate() {
+            resample_counts(&counts, &mut rng, &mut drawn);
+            tally.iter_mut().flatten().for_each(|x| *x = 0.0);
+            for ((pattern, _), &times) in patterns.iter().zip(&drawn) {
+                if times > 0 {
+                    add_to_tally(&mut tally, pattern, times as f64);
+                }
+            }
+            for (i, s) in fit_tally(n, &tally).shares.into_iter().enumerate() {
                 if let Some(s) = s {
                     samples[i].push(s);
                 }

@@ -2,7 +2,7 @@
 //! and a seeded bootstrap interval of the mean.
 
 use super::intervals::{Interval, mean, sample_sd, t_interval};
-use super::rng::splitmix64;
+use super::rng::{SplitMix, resample_counts};
 
 /// Bootstrap resamples behind [`Descriptives::bootstrap_ci`].
 pub const DESCRIBE_BOOTSTRAP_RESAMPLES: usize = 2000;
@@ -40,8 +40,9 @@ pub struct Descriptives {
 /// intervals of the mean.
 ///
 /// The bootstrap interval draws [`DESCRIBE_BOOTSTRAP_RESAMPLES`] resamples
-/// of `n` scores with replacement (index = splitmix64 output mod `n`, from
-/// the state `seed`), takes each resample's mean, and reads the 2.5th and
+/// of `n` scores with replacement (drawn as multinomial counts per distinct
+/// score, from the splitmix64 stream of `seed`; see `bootstrap_means`),
+/// takes each resample's mean, and reads the 2.5th and
 /// 97.5th percentiles of the sorted means by linear interpolation between
 /// order statistics — Hyndman & Fan's type 7, the default of NumPy's
 /// `percentile` and R's `quantile`: with the `B` means sorted into
@@ -95,17 +96,34 @@ fn bootstrap_mean_interval(values: &[f64], seed: u64) -> Option<Interval> {
 }
 
 /// The means of `resamples` bootstrap resamples of `values` (same size, with
-/// replacement), drawn with splitmix64 from the state `seed`. `values` must
-/// not be empty.
+/// replacement), drawn from the splitmix64 stream of `seed`. The values are
+/// grouped into their distinct levels first (ascending), and each resample
+/// is drawn as counts per level ([`resample_counts`]), which has the
+/// distribution of `n` single draws at the cost of one binomial per level.
+/// `values` must not be empty.
 fn bootstrap_means(values: &[f64], seed: u64, resamples: usize) -> Vec<f64> {
-    let n = values.len();
-    let mut state = seed;
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mut levels: Vec<f64> = Vec::new();
+    let mut counts: Vec<u64> = Vec::new();
+    for v in sorted {
+        if levels.last() == Some(&v) {
+            if let Some(c) = counts.last_mut() {
+                *c += 1;
+            }
+        } else {
+            levels.push(v);
+            counts.push(1);
+        }
+    }
+    let n = values.len() as f64;
+    let mut rng = SplitMix(seed);
+    let mut drawn = vec![0u64; counts.len()];
     (0..resamples)
         .map(|_| {
-            let sum: f64 = (0..n)
-                .map(|_| values[(splitmix64(&mut state) % n as u64) as usize])
-                .sum();
-            sum / n as f64
+            resample_counts(&counts, &mut rng, &mut drawn);
+            let sum: f64 = levels.iter().zip(&drawn).map(|(v, &c)| v * c as f64).sum();
+            sum / n
         })
         .collect()
 }

@@ -226,22 +226,25 @@ impl Store {
 
     /// Every rating of a study, unblinded, for export.
     pub fn study_rating_rows(&self, study_id: StudyId) -> Result<Vec<RatingExportRow>, StoreError> {
+        let mut rows = Vec::new();
+        self.each_study_rating_row(study_id, |r| {
+            rows.push(r);
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(rows)
+    }
+
+    /// Calls `f` with every rating of a study (unblinded, as
+    /// [`Store::study_rating_rows`] lists them) as it is read, without
+    /// holding them all; stops at `f`'s first error. Returns the rows read.
+    pub fn each_study_rating_row<E: From<StoreError>>(
+        &self,
+        study_id: StudyId,
+        mut f: impl FnMut(RatingExportRow) -> Result<(), E>,
+    ) -> Result<u64, E> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT s.name, rt.name, rt.specialty, i.external_id, i.category, m.name, g.id,
-                        r.accuracy, r.appropriateness, r.empathy, r.harm, r.harm_likelihood, r.comment,
-                        r.corrected_answer, p.verdict, p.preferred_generation_id, a.status, a.submitted_at, r.id
-                 FROM ratings r
-                 JOIN assignments a ON a.id = r.assignment_id
-                 JOIN studies s ON s.id = a.study_id
-                 JOIN raters rt ON rt.id = a.rater_id
-                 JOIN items i ON i.id = a.item_id
-                 JOIN generations g ON g.id = r.generation_id
-                 JOIN models m ON m.id = g.model_id
-                 LEFT JOIN preferences p ON p.assignment_id = a.id
-                 WHERE a.study_id = ?1 ORDER BY a.id, m.name",
-            )
+            .prepare(RATING_EXPORT_SQL)
             .ctx("exporting ratings")?;
         let rows = stmt
             .query_map([study_id], |r| {
@@ -273,9 +276,72 @@ impl Store {
                 })
             })
             .ctx("exporting ratings")?;
-        rows.collect::<Result<Vec<_>, _>>().ctx("exporting ratings")
+        let mut n = 0;
+        for row in rows {
+            f(row.ctx("exporting ratings")?)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Benchmark fixture (not for the app): rates every answer of every
+    /// assignment of `study_id` with scores derived from the row ids, gives
+    /// each assignment a preference for one of its answers, and submits it,
+    /// in one transaction. Returns the ratings written.
+    #[cfg(feature = "testkit")]
+    pub fn fill_study_ratings_for_bench(&mut self, study_id: StudyId) -> Result<u64, StoreError> {
+        self.write("filling a benchmark study", |tx| {
+            let now = now_utc();
+            let n = tx
+                .execute(
+                    "INSERT INTO ratings (assignment_id, generation_id, accuracy, appropriateness, empathy,
+                                          harm, comment, created_at, updated_at)
+                     SELECT a.id, g.id, 1 + (a.id * 7 + g.model_id * 3) % 5, 1 + (a.id * 5 + g.model_id) % 5,
+                            1 + (a.id * 3 + g.model_id * 2) % 5, 'none',
+                            CASE WHEN a.id % 50 = 0 THEN 'Clear, but says \"see a doctor\", twice; ok' END, ?2, ?2
+                     FROM assignments a
+                     JOIN studies s ON s.id = a.study_id
+                     JOIN study_models sm ON sm.study_id = a.study_id
+                     JOIN generations g ON g.item_id = a.item_id AND g.model_id = sm.model_id
+                                       AND g.params_hash = s.params_hash
+                     WHERE a.study_id = ?1",
+                    params![study_id, now],
+                )
+                .ctx("filling a benchmark study")?;
+            tx.execute(
+                "INSERT INTO preferences (assignment_id, verdict, preferred_generation_id, updated_at)
+                 SELECT a.id, 'better',
+                        (SELECT r.generation_id FROM ratings r WHERE r.assignment_id = a.id
+                         ORDER BY (r.generation_id * 7 + a.id) % 3, r.generation_id LIMIT 1), ?2
+                 FROM assignments a WHERE a.study_id = ?1",
+                params![study_id, now],
+            )
+            .ctx("filling a benchmark study")?;
+            tx.execute(
+                "UPDATE assignments SET status = 'submitted', submitted_at = ?2 WHERE study_id = ?1",
+                params![study_id, now],
+            )
+            .ctx("filling a benchmark study")?;
+            Ok(n as u64)
+        })
     }
 }
+
+/// The query behind [`Store::each_study_rating_row`] (`?1` the study id):
+/// one row per rating, unblinded, in assignment and model-name order.
+pub const RATING_EXPORT_SQL: &str =
+    "SELECT s.name, rt.name, rt.specialty, i.external_id, i.category, m.name, g.id,
+        r.accuracy, r.appropriateness, r.empathy, r.harm, r.harm_likelihood, r.comment,
+        r.corrected_answer, p.verdict, p.preferred_generation_id, a.status, a.submitted_at, r.id
+ FROM ratings r
+ JOIN assignments a ON a.id = r.assignment_id
+ JOIN studies s ON s.id = a.study_id
+ JOIN raters rt ON rt.id = a.rater_id
+ JOIN items i ON i.id = a.item_id
+ JOIN generations g ON g.id = r.generation_id
+ JOIN models m ON m.id = g.model_id
+ LEFT JOIN preferences p ON p.assignment_id = a.id
+ WHERE a.study_id = ?1 ORDER BY a.id, m.name";
 
 fn ensure_not_submitted(
     tx: &Transaction<'_>,
