@@ -107,6 +107,27 @@ pub enum ReviewError {
     /// Submitting needs every score and the preference.
     #[error("still missing: {}", .0.join(", "))]
     Incomplete(Vec<String>),
+    /// The report has no such breakdown.
+    #[error("the report has no group {group:?}; groups: {known}")]
+    UnknownGroup {
+        /// The group asked for.
+        group: String,
+        /// The groups it has.
+        known: String,
+    },
+    /// A chart cannot be drawn for this part of the report.
+    #[error("there is no {chart} chart for {group}: {why}")]
+    NoChart {
+        /// The chart.
+        chart: &'static str,
+        /// The part of the report.
+        group: String,
+        /// Why not.
+        why: String,
+    },
+    /// Rasterizing a chart failed.
+    #[error("could not draw the chart as PNG: {0}")]
+    Render(String),
     /// Writing an export failed.
     #[error("could not write the {what}: {source}")]
     Io {

@@ -88,6 +88,11 @@ pub enum Command {
         /// Write to this file (atomically) instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Also write every chart (means, paired differences, Bradley–Terry
+        /// shares, for all ratings and each category, specialty and round;
+        /// and the per-round trend) into this folder as SVG and PNG.
+        #[arg(long, value_name = "DIR")]
+        charts: Option<PathBuf>,
     },
 }
 

@@ -91,6 +91,7 @@ fn run(cli: Cli) -> Result<()> {
             format,
             baseline,
             out,
-        } => commands::results::report(study, format, baseline, out, open),
+            charts,
+        } => commands::results::report(study, format, baseline, out, charts, open),
     }
 }

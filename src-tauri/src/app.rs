@@ -952,6 +952,41 @@ impl App {
         Ok(i64::from(report.overall.ratings))
     }
 
+    /// Writes each chart of one part of a study's report (`group`: `all`,
+    /// `category:ID`, `specialty:NAME` or `round:N`) and the per-round trend
+    /// into the folder `dir` as `format`, the same charts the HTML report
+    /// draws.
+    pub fn export_report_charts(
+        &self,
+        study_id: StudyId,
+        baseline: Option<String>,
+        group: &str,
+        format: review::report::ChartFormat,
+        dir: &str,
+    ) -> Result<review::report::ChartsWritten, AppError> {
+        let dir = expand_home(dir.trim())?;
+        if dir.as_os_str().is_empty() {
+            return Err(AppError::new(
+                ErrorCode::Invalid,
+                "choose a folder to write the charts to",
+            ));
+        }
+        let report = {
+            let store = lock(&self.store);
+            let study = store.study(study_id)?;
+            let baseline = baseline.filter(|b| !b.trim().is_empty());
+            review::report::study_report(&store, &study, baseline.as_deref())?
+        };
+        // Refuse an unknown group before writing anything.
+        review::report::report_group(&report, group)?;
+        Ok(review::report::write_charts(
+            &report,
+            &[group.to_owned()],
+            &[format],
+            &dir,
+        )?)
+    }
+
     /// Defaults for the chat screen.
     pub fn chat_defaults(&self) -> ChatDefaults {
         ChatDefaults {

@@ -353,6 +353,24 @@ pub async fn export_study_report(
     .await
 }
 
+/// Writes each chart of one part of a study's report into a folder as SVG
+/// or PNG.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_report_charts(
+    app: AppState<'_>,
+    study_id: StudyId,
+    baseline: Option<String>,
+    group: String,
+    format: llm4sweat::review::report::ChartFormat,
+    dir: String,
+) -> Result<llm4sweat::review::report::ChartsWritten, AppError> {
+    blocking(&app, move |a| {
+        a.export_report_charts(study_id, baseline, &group, format, &dir)
+    })
+    .await
+}
+
 /// System prompt and sampling defaults for the chat screen.
 #[tauri::command]
 #[specta::specta]

@@ -110,7 +110,10 @@ impl From<ReviewError> for AppError {
             }
             ReviewError::AlreadySubmitted(_) | ReviewError::NotReady { .. } => ErrorCode::Conflict,
             ReviewError::Io { .. } => ErrorCode::Io,
-            ReviewError::BadName { .. }
+            ReviewError::Render(_) => ErrorCode::Internal,
+            ReviewError::UnknownGroup { .. }
+            | ReviewError::NoChart { .. }
+            | ReviewError::BadName { .. }
             | ReviewError::ModelCount(_)
             | ReviewError::DuplicateModel(_)
             | ReviewError::ZeroOverlap

@@ -46,6 +46,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::study_results,
             commands::export_study_ratings,
             commands::export_study_report,
+            commands::export_report_charts,
             commands::study_report,
             commands::chat_defaults,
             commands::chat,

@@ -132,7 +132,7 @@ pub fn export_ratings_csv(
     Ok(n)
 }
 
-/// The header of the ratings CSV: the fields of [`RatingExportRow`], in order.
+/// The header of the ratings CSV: the fields of [`RatingExportRow`](crate::store::RatingExportRow), in order.
 pub const RATING_COLUMNS: [&str; 18] = [
     "study",
     "rater",

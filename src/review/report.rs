@@ -7,6 +7,7 @@
 //! A figure that cannot be computed is a [`Computed::NotComputable`] with the
 //! reason, never a NaN or a missing key. Only submitted items count.
 
+mod charts;
 mod html;
 mod table;
 
@@ -22,6 +23,10 @@ use crate::stats::{self, AlphaMetric, FitMethod, SignedRankMethod};
 use crate::store::{RatingExportRow, Store, StudyRecord};
 use crate::vocab::{AssignmentStatus, Axis, Specialty};
 
+pub use charts::{
+    ChartFormat, ChartKind, ChartsWritten, chart_file, chart_file_stem, chart_svg, report_group,
+    report_groups, svg_to_png, write_charts,
+};
 pub use html::render_html;
 pub use table::render_table;
 
@@ -47,6 +52,14 @@ impl<T> Computed<T> {
         match self {
             Computed::Value(v) => Some(v),
             Computed::NotComputable(_) => None,
+        }
+    }
+
+    /// Why there is no figure, if there is none.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Computed::Value(_) => None,
+            Computed::NotComputable(why) => Some(why),
         }
     }
 
@@ -135,6 +148,12 @@ pub struct Report {
     pub by_category: Vec<Breakdown>,
     /// The same, per rater specialty.
     pub by_specialty: Vec<Breakdown>,
+    /// Every retraining round of the workspace that has an evaluation study,
+    /// in round order: that study's figures with the round's base model as
+    /// the baseline (the per-round trend). Empty when no round has been
+    /// evaluated, and in reports built from rows alone ([`build_report`]).
+    #[serde(default)]
+    pub by_round: Vec<RoundBreakdown>,
     /// A methods paragraph stating every convention used.
     pub methods: String,
 }
@@ -146,6 +165,23 @@ pub struct Breakdown {
     /// The group, e.g. `treatment` or `dermatology`.
     pub group: String,
     /// Its figures.
+    pub section: Section,
+}
+
+/// The figures of one retraining round: its latest evaluation study,
+/// compared with the model the round fine-tuned.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundBreakdown {
+    /// The round's number (1, 2, …).
+    pub round: i64,
+    /// Its evaluation study (the latest, when it has several).
+    pub study: String,
+    /// The model the round produced (`BASE-rN`).
+    pub model: Computed<String>,
+    /// The model it fine-tuned: the baseline of [`Section::paired`] here.
+    pub base_model: Computed<String>,
+    /// The evaluation study's figures (submitted ratings).
     pub section: Section,
 }
 
@@ -857,6 +893,7 @@ pub fn build_report(
         overall: section(models, chosen, &submitted, seed, &why),
         by_category: group(&|r| r.category.clone()),
         by_specialty: group(&|r| r.specialty.as_str().to_owned()),
+        by_round: Vec::new(),
         methods: methods_paragraph(),
     }
 }
@@ -884,12 +921,56 @@ pub fn study_report(
                 .cloned()
         }
     };
-    Ok(build_report(
-        study,
-        &names,
-        &rows,
-        baseline.or(default.as_deref()),
-    ))
+    let mut report = build_report(study, &names, &rows, baseline.or(default.as_deref()));
+    report.by_round = round_breakdowns(store)?;
+    Ok(report)
+}
+
+/// [`Report::by_round`]: every round with an evaluation study, in round
+/// order, each study's submitted ratings compared with the round's base
+/// model.
+pub fn round_breakdowns(store: &Store) -> Result<Vec<RoundBreakdown>, ReviewError> {
+    let studies = store.studies()?;
+    let models = store.models()?;
+    let name_of = |id: Option<crate::ids::ModelId>, what: &str| -> Computed<String> {
+        match id.and_then(|id| models.iter().find(|m| m.id == id)) {
+            Some(m) => Computed::Value(m.name.clone()),
+            None => Computed::NotComputable(format!("the round has no {what}")),
+        }
+    };
+    let mut out = Vec::new();
+    for round in store.rounds()? {
+        let Some(study) = store
+            .round_studies(round.id)?
+            .last()
+            .and_then(|name| studies.iter().find(|s| &s.name == name))
+        else {
+            continue;
+        };
+        let names = store.study_model_names(study.id)?;
+        let rows = store.study_rating_rows(study.id)?;
+        let submitted: Vec<&RatingExportRow> = rows
+            .iter()
+            .filter(|r| r.status == AssignmentStatus::Submitted)
+            .collect();
+        let base_model = name_of(round.base_model_id, "base model");
+        let (baseline, why) = match &base_model {
+            Computed::Value(b) if names.contains(b) => (Some(b.as_str()), String::new()),
+            Computed::Value(b) => (
+                None,
+                format!("the round's base model {b} is not a model of its study"),
+            ),
+            Computed::NotComputable(w) => (None, w.clone()),
+        };
+        out.push(RoundBreakdown {
+            round: round.number,
+            study: study.name.clone(),
+            model: name_of(round.output_model_id, "output model (it is not trained)"),
+            section: section(&names, baseline, &submitted, study.seed, &why),
+            base_model,
+        });
+    }
+    Ok(out)
 }
 
 /// The methods paragraph: every convention the figures follow.

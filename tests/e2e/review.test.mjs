@@ -343,6 +343,31 @@ test("review flow: keyboard rating, restart, CSV export", async (t) => {
     const agreement = await study.find(`${tid("report-agreement")} tr[data-axis="accuracy"]`);
     assert.match(await agreement.text(), /not computable/, "one rater: agreement is not computable, and says so");
 
+    // Each chart of the view saved as SVG, then as PNG, into a folder: the files are real SVG
+    // and PNG, and a chart that cannot be drawn (the trend: no round yet) is named with why.
+    const chartsDir = join(driver.dir, "charts, study");
+    const dirInput = await study.find(tid("report-charts-dir"));
+    await dirInput.clear();
+    await dirInput.sendKeys(chartsDir);
+    for (const format of ["svg", "png"]) {
+      const before = (await study.findAll(tid("report-charts-result"))).length > 0 ? await (await study.find(tid("report-charts-result"))).text() : "";
+      await (await study.find(tid(`report-charts-${format}`))).click();
+      const said = await waitFor(
+        async () => {
+          const errs = await study.findAll(tid("report-charts-error"));
+          if (errs.length > 0) throw new Error(`report-charts-error: ${await errs[0].text()}`);
+          const r = await study.findAll(tid("report-charts-result"));
+          const text = r.length > 0 ? await r[0].text() : "";
+          return text && text !== before && text.includes(`.${format}`) ? text : null;
+        },
+        { message: `report-charts-result for ${format}` },
+      );
+      assert.match(said, /not drawn: .*round/, `the result says the trend is not drawn, and why (got ${JSON.stringify(said)})`);
+      const means = readFileSync(join(chartsDir, `means-all.${format}`));
+      if (format === "svg") assert.ok(means.toString("utf8").includes("<svg") && means.toString("utf8").includes("<style>"), "a standalone SVG");
+      else assert.ok(means.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) && means.length > 2000, "a PNG");
+    }
+
     // Closing asks first and can be undone.
     const status = async () => (await (await study.find(tid("study-status"))).text()).trim();
     await (await study.find(tid("study-close"))).click();

@@ -6,7 +6,7 @@ use llm4sweat::inference::SamplingParams;
 use llm4sweat::review::{self, StudySpec};
 use llm4sweat::store::{Actor, RatingRow};
 use llm4sweat::testkit::{self, FakeModels};
-use llm4sweat::vocab::{ModelRole, Preference, Specialty};
+use llm4sweat::vocab::{AssignmentStatus, ModelRole, Preference, Specialty};
 use serde_json::Value;
 
 use crate::util::Workspace;
@@ -428,4 +428,369 @@ print("ok")
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Two evaluated rounds (stock → stock-r1 → stock-r2), each study rated by
+/// two raters with every round one point better than its base: the report
+/// of any study lists both rounds, each compared with its own base model,
+/// and draws the trend.
+#[test]
+fn report_follows_each_evaluated_round() {
+    use llm4sweat::rounds::{self, DatasetSummary, RoundConfig, SelectionRule};
+    use llm4sweat::store::NewRound;
+
+    let ws = Workspace::new();
+    let pack = DomainPack::embedded_default().expect("pack");
+    let lineage = [
+        ("stock", ModelRole::Baseline),
+        ("stock-r1", ModelRole::Candidate),
+        ("stock-r2", ModelRole::Candidate),
+    ];
+    let (mut store, models) = testkit::workspace_with_answers(
+        &ws.db(),
+        &pack,
+        FakeModels::Remote,
+        &lineage,
+        None,
+        &|m, item| format!("answer of model {} to item {item}", m.id.0),
+    )
+    .expect("fixture");
+    let raters: Vec<_> = [
+        ("Dr. Ames", Specialty::Dermatology),
+        ("Dr. Cole", Specialty::Psychology),
+    ]
+    .iter()
+    .map(|(n, s)| review::create_rater(&mut store, n, *s, &Actor::Cli).expect("rater"))
+    .collect();
+    for number in 1..=2i64 {
+        let (base, model) = (&models[number as usize - 1], &models[number as usize]);
+        let round = store
+            .create_round(
+                &NewRound {
+                    base_model_id: base.id,
+                    seed: 1,
+                    config: RoundConfig {
+                        val_fraction: 0.1,
+                        selection: SelectionRule::default(),
+                        near_duplicate_jaccard: 0.5,
+                        pack: "hyperhidrosis".into(),
+                        system_prompt: pack.manifest.system_prompt.clone(),
+                        training_system_prompt: None,
+                        sources: None,
+                    },
+                    dataset_hash: format!("round {number}"),
+                    summary: DatasetSummary::default(),
+                    examples: Vec::new(),
+                },
+                &Actor::Cli,
+            )
+            .expect("round");
+        store
+            .finish_round(round.id, model.id, base.id, None, &Actor::Cli)
+            .expect("trained");
+        let mut spec = rounds::evaluation_spec(
+            &store,
+            number,
+            None,
+            raters.iter().map(|r| r.id).collect(),
+            2,
+            number as u64,
+        )
+        .expect("spec");
+        spec.limit = Some(8);
+        rounds::open_evaluation(
+            &mut store,
+            number,
+            &spec,
+            &pack.manifest.rubric,
+            &Actor::Cli,
+        )
+        .expect("evaluation study");
+        // Each model scores 2, 3, 4 by its place in the lineage, ± 1.
+        let mut state = number as u64;
+        for r in &raters {
+            let queue = review::queue(&store, r.id).expect("queue");
+            for entry in queue
+                .iter()
+                .filter(|e| e.status != AssignmentStatus::Submitted)
+            {
+                let item = review::blinded_item(&store, r.id, entry.assignment_id).expect("item");
+                let mut best = (i64::MIN, None);
+                for a in &item.answers {
+                    let id: i64 = a
+                        .text
+                        .split(' ')
+                        .nth(3)
+                        .and_then(|t| t.parse().ok())
+                        .expect("id");
+                    let place = models.iter().position(|m| m.id.0 == id).expect("model") as i64;
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1);
+                    let s = (2 + place + ((state >> 33) % 3) as i64 - 1).clamp(1, 5);
+                    let rating = RatingRow {
+                        accuracy: Some(s),
+                        appropriateness: Some(s),
+                        empathy: Some(s),
+                        harm: Some(llm4sweat::vocab::HarmLevel::None),
+                        ..Default::default()
+                    };
+                    review::save_rating(&mut store, r.id, entry.assignment_id, a.label, &rating)
+                        .expect("rate");
+                    if place > best.0 {
+                        best = (place, Some(a.label));
+                    }
+                }
+                let pref = Preference::better(best.1.expect("an answer"));
+                review::save_preference(&mut store, r.id, entry.assignment_id, pref).expect("pref");
+                review::submit(&mut store, r.id, entry.assignment_id).expect("submit");
+            }
+        }
+    }
+    drop(store);
+
+    let json = ws.ok(&[
+        "report",
+        "--study",
+        "Round 1 evaluation",
+        "--format",
+        "json",
+    ]);
+    assert!(!json.contains(":null") && !json.contains("NaN"), "{json}");
+    let r: Value = serde_json::from_str(&json).expect("report JSON");
+    let rounds = r["by_round"].as_array().expect("by_round");
+    assert_eq!(rounds.len(), 2, "{}", r["by_round"]);
+    for (k, round) in rounds.iter().enumerate() {
+        let (model, base) = (lineage[k + 1].0, lineage[k].0);
+        assert_eq!(round["round"], k as i64 + 1);
+        assert_eq!(round["study"], format!("Round {} evaluation", k + 1));
+        assert_eq!(
+            (
+                round["model"]["value"].as_str(),
+                round["base_model"]["value"].as_str()
+            ),
+            (Some(model), Some(base))
+        );
+        let s = &round["section"];
+        assert_eq!(
+            (s["items"].as_u64(), s["raters"].as_u64()),
+            (Some(8), Some(2))
+        );
+        let paired = s["paired"]["value"]
+            .as_array()
+            .expect("paired against the base");
+        let accuracy = paired
+            .iter()
+            .find(|p| p["model"] == model && p["axis"] == "accuracy")
+            .expect("the round's model against its base");
+        assert_eq!(accuracy["baseline"], base);
+        let d = value(&accuracy["mean_difference"]);
+        assert!(
+            (0.5..=1.5).contains(&d),
+            "round {} improves by about one point: {d}",
+            k + 1
+        );
+    }
+    // A report built before any round was evaluated has none; the study
+    // named in the report does not change which rounds are listed.
+    let again: Value = serde_json::from_str(&ws.ok(&[
+        "report",
+        "--study",
+        "Round 2 evaluation",
+        "--format",
+        "json",
+    ]))
+    .expect("json");
+    assert_eq!(again["by_round"], r["by_round"]);
+
+    let html = ws.ok(&[
+        "report",
+        "--study",
+        "Round 1 evaluation",
+        "--format",
+        "html",
+    ]);
+    // Every chart as SVG and PNG, per group and round, and the trend.
+    let charts = ws.path("charts");
+    let charts_arg = charts.to_str().expect("utf-8 path");
+    ws.ok(&[
+        "report",
+        "--study",
+        "Round 1 evaluation",
+        "--format",
+        "json",
+        "--out",
+        ws.path("r.json").to_str().expect("utf-8"),
+        "--charts",
+        charts_arg,
+    ]);
+    for name in [
+        "rounds",
+        "means-all",
+        "paired-all",
+        "strengths-all",
+        "means-round_1",
+        "paired-round_2",
+        "means-specialty_psychology",
+    ] {
+        for ext in ["svg", "png"] {
+            let bytes = std::fs::read(charts.join(format!("{name}.{ext}")))
+                .unwrap_or_else(|e| panic!("{name}.{ext}: {e}"));
+            match ext {
+                "png" => assert!(
+                    bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 2000,
+                    "{name}.png"
+                ),
+                _ => assert!(
+                    String::from_utf8(bytes).expect("utf-8").contains("<svg"),
+                    "{name}.svg"
+                ),
+            }
+        }
+    }
+    if let Some(out) = std::env::var_os("REPORT_CHARTS_OUT") {
+        std::fs::copy(charts.join("rounds.png"), out).expect("copy the trend chart");
+    }
+    // To look at it: REPORT_HTML_OUT=FILE.
+    if let Some(out) = std::env::var_os("REPORT_HTML_OUT") {
+        std::fs::write(out, &html).expect("write the HTML");
+    }
+    assert!(
+        html.contains("<h2>By round</h2>") && html.contains("round 2</text>"),
+        "the trend chart"
+    );
+    assert!(html.contains("Round 2 · stock-r2 against stock-r1"));
+    let table = ws.ok(&[
+        "report",
+        "--study",
+        "Round 1 evaluation",
+        "--format",
+        "table",
+    ]);
+    assert!(
+        table.contains(
+            "== Round 2: study \"Round 2 evaluation\", stock-r2 against its base stock-r1 =="
+        ),
+        "{table}"
+    );
+}
+
+/// The demo study (`llm4sweat demo`: 6 items, the candidate against the
+/// baseline), once three raters have rated it: the JSON report has every
+/// statistic, none of them "not computable".
+#[test]
+fn report_on_the_rated_demo_study_has_every_statistic() {
+    let ws = Workspace::new();
+    let pack = DomainPack::embedded_default().expect("pack");
+    let mut store = llm4sweat::Store::open(&ws.db()).expect("store");
+    store.load_pack(&pack, &Actor::Cli).expect("pack");
+    let models = testkit::register_fake_models(
+        &mut store,
+        FakeModels::Remote,
+        &[
+            ("candidate", ModelRole::Candidate),
+            ("baseline", ModelRole::Baseline),
+        ],
+    )
+    .expect("models");
+    let study = review::ensure_demo_study(&mut store, &pack, "candidate", "baseline", &Actor::Cli)
+        .expect("demo")
+        .expect("created");
+    let items = store.study_item_ids(study).expect("items");
+    let demo_params = store.study(study).expect("study").params;
+    testkit::store_answers(
+        &mut store,
+        &models,
+        &items,
+        &demo_params,
+        &pack.manifest.system_prompt,
+        &|m, item| format!("answer of model {} to item {item}", m.id.0),
+    )
+    .expect("answers");
+    let mut state = 11u64;
+    for (k, (name, specialty)) in [
+        ("Dr. Ames", Specialty::Dermatology),
+        ("Dr. Baum", Specialty::Dermatology),
+        ("Dr. Cole", Specialty::Psychology),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Raters who join later are assigned the open demo study.
+        let r = review::create_rater(&mut store, name, specialty, &Actor::Cli).expect("rater");
+        for entry in review::queue(&store, r.id).expect("queue") {
+            let item = review::blinded_item(&store, r.id, entry.assignment_id).expect("item");
+            let mut best = (i64::MIN, None);
+            for a in &item.answers {
+                let id: i64 = a
+                    .text
+                    .split(' ')
+                    .nth(3)
+                    .and_then(|t| t.parse().ok())
+                    .expect("id");
+                let good = i64::from(id == models[0].id.0);
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                let s = |d: i64| {
+                    (2 + 2 * good + ((state >> (33 + d)) % 2) as i64 + (k as i64 % 2)).clamp(1, 5)
+                };
+                let rating = RatingRow {
+                    accuracy: Some(s(0)),
+                    appropriateness: Some(s(1)),
+                    empathy: Some(s(2)),
+                    harm: Some(llm4sweat::vocab::HarmLevel::None),
+                    ..Default::default()
+                };
+                review::save_rating(&mut store, r.id, entry.assignment_id, a.label, &rating)
+                    .expect("rate");
+                if s(0) > best.0 {
+                    best = (s(0), Some(a.label));
+                }
+            }
+            let pref = Preference::better(best.1.expect("an answer"));
+            review::save_preference(&mut store, r.id, entry.assignment_id, pref).expect("pref");
+            review::submit(&mut store, r.id, entry.assignment_id).expect("submit");
+        }
+    }
+    drop(store);
+    let json = ws.ok(&["report", "--format", "json"]);
+    let r: Value = serde_json::from_str(&json).expect("JSON");
+    // Over the whole study every figure is computed (one category's single
+    // item, by contrast, has no interval: that is the breakdowns' business).
+    let overall = r["overall"].to_string();
+    assert!(
+        !overall.contains("not_computable"),
+        "every figure computed: {overall}"
+    );
+
+    assert_eq!(r["study"]["name"], "Demo study");
+    let o = &r["overall"];
+    assert_eq!(
+        (
+            o["items"].as_u64(),
+            o["raters"].as_u64(),
+            o["ratings"].as_u64()
+        ),
+        (Some(6), Some(3), Some(36))
+    );
+    let paired = o["paired"]["value"].as_array().expect("paired");
+    assert_eq!(
+        paired.len(),
+        3,
+        "the candidate against the baseline on each axis"
+    );
+    for p in paired {
+        assert!(value(&p["mean_difference"]) > 1.0, "{p}");
+        assert_eq!(p["items"], 6);
+    }
+    assert!(o["preferences"]["bradley_terry"]["value"]["log_likelihood"].is_number());
+    for a in o["agreement"].as_array().expect("agreement") {
+        assert_eq!(
+            a["kappa"].as_array().map(Vec::len),
+            Some(3),
+            "κ for each pair of the three raters"
+        );
+        assert!(a["icc"]["value"]["icc_average"].is_number());
+    }
 }

@@ -63,6 +63,11 @@ export const commands = {
 	 */
 	exportStudyReport: (studyId: StudyId, baseline: string | null, path: string) => typedError<number, AppError>(__TAURI_INVOKE("export_study_report", { studyId, baseline, path })),
 	/**
+	 *  Writes each chart of one part of a study's report into a folder as SVG
+	 *  or PNG.
+	 */
+	exportReportCharts: (studyId: StudyId, baseline: string | null, group: string, format: ChartFormat, dir: string) => typedError<ChartsWritten, AppError>(__TAURI_INVOKE("export_report_charts", { studyId, baseline, group, format, dir })),
+	/**
 	 *  A study's full report: descriptives, paired tests against the baseline,
 	 *  preferences and agreement, overall and per category and specialty.
 	 */
@@ -263,6 +268,21 @@ export type CategoryResult = {
 	submitted_items: number,
 	/**  Every model of the study, as in [`StudyResults::models`]. */
 	models: ModelResult[],
+};
+
+/**  The file formats of a chart. */
+export type ChartFormat = 
+/**  The SVG, with its styles inside. */
+"svg" | 
+/**  The SVG drawn at twice its size as PNG. */
+"png";
+
+/**  What [`write_charts`] wrote. */
+export type ChartsWritten = {
+	/**  The files written, in order. */
+	files: string[],
+	/**  Each chart that could not be drawn, with the reason. */
+	skipped: string[],
 };
 
 /**  Defaults for the chat screen. */
@@ -812,6 +832,13 @@ export type Report = {
 	by_category: Breakdown[],
 	/**  The same, per rater specialty. */
 	by_specialty: Breakdown[],
+	/**
+	 *  Every retraining round of the workspace that has an evaluation study,
+	 *  in round order: that study's figures with the round's base model as
+	 *  the baseline (the per-round trend). Empty when no round has been
+	 *  evaluated, and in reports built from rows alone ([`build_report`]).
+	 */
+	by_round?: RoundBreakdown[],
 	/**  A methods paragraph stating every convention used. */
 	methods: string,
 };
@@ -824,6 +851,23 @@ export type Role =
 "user" | 
 /**  The model. */
 "assistant";
+
+/**
+ *  The figures of one retraining round: its latest evaluation study,
+ *  compared with the model the round fine-tuned.
+ */
+export type RoundBreakdown = {
+	/**  The round's number (1, 2, …). */
+	round: number,
+	/**  Its evaluation study (the latest, when it has several). */
+	study: string,
+	/**  The model the round produced (`BASE-rN`). */
+	model: Computed<string>,
+	/**  The model it fine-tuned: the baseline of [`Section::paired`] here. */
+	base_model: Computed<string>,
+	/**  The evaluation study's figures (submitted ratings). */
+	section: Section,
+};
 
 /**  A new round from the Rounds screen. */
 export type RoundInput = {

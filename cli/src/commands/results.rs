@@ -28,11 +28,15 @@ pub fn report(
     format: ReportFormat,
     baseline: Option<String>,
     out: Option<std::path::PathBuf>,
+    charts: Option<std::path::PathBuf>,
     open: impl Fn() -> Result<Store>,
 ) -> Result<()> {
     let store = open()?;
     let record = find_study(&store, study.as_deref())?;
     let report = review::report::study_report(&store, &record, baseline.as_deref())?;
+    if let Some(dir) = charts {
+        write_charts(&report, &dir)?;
+    }
     let text = match format {
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         ReportFormat::Table => review::report::render_table(&report),
@@ -44,6 +48,26 @@ pub fn report(
             eprintln!("wrote {}", path.display());
         }
         None => crate::print::stdout(&text)?,
+    }
+    Ok(())
+}
+
+/// Every chart of `report` that can be drawn, into `dir` as SVG and PNG.
+fn write_charts(report: &review::report::Report, dir: &std::path::Path) -> Result<()> {
+    use review::report::{ChartFormat, report_groups, write_charts};
+    let written = write_charts(
+        report,
+        &report_groups(report),
+        &[ChartFormat::Svg, ChartFormat::Png],
+        dir,
+    )?;
+    eprintln!(
+        "wrote {} chart files to {}",
+        written.files.len(),
+        dir.display()
+    );
+    for why in written.skipped {
+        eprintln!("  skipped: {why}");
     }
     Ok(())
 }

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Computed, Interval95, Report, Section};
+use super::{Computed, Interval95, ModelStats, Report, RoundBreakdown, Section};
+use crate::vocab::Axis;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -45,7 +46,7 @@ const COLORS: [&str; 6] = [
 
 /// Means with their t-intervals on the 1–5 scale, one row per model and
 /// axis.
-fn means_chart(s: &Section) -> String {
+pub(super) fn means_chart(s: &Section) -> String {
     let (left, width, row) = (190.0, 360.0, 16.0);
     let x = |v: f64| left + (v - 1.0) / 4.0 * width;
     let rows: usize = s.models.len() * s.models.first().map_or(0, |m| m.axes.len());
@@ -116,7 +117,7 @@ fn means_chart(s: &Section) -> String {
 }
 
 /// Paired differences (model − baseline) with their t-intervals around 0.
-fn paired_chart(s: &Section) -> Option<String> {
+pub(super) fn paired_chart(s: &Section) -> Option<String> {
     let Computed::Value(rows) = &s.paired else {
         return None;
     };
@@ -235,7 +236,7 @@ fn preference_matrix(models: &[String], s: &Section) -> String {
 }
 
 /// Bradley–Terry shares with bootstrap intervals.
-fn strength_chart(s: &Section) -> String {
+pub(super) fn strength_chart(s: &Section) -> String {
     let bt = match &s.preferences.bradley_terry {
         Computed::Value(bt) => bt,
         Computed::NotComputable(why) => {
@@ -306,6 +307,112 @@ fn strength_chart(s: &Section) -> String {
         bt.comparisons,
         bt.log_likelihood
     )
+}
+
+/// The per-round trend: for each evaluated round, the mean score of the
+/// round's model on each axis with its 95 % t-interval (filled), beside its
+/// base model's mean in the same study (hollow). `None` without a round.
+pub fn round_trend_chart(rounds: &[RoundBreakdown]) -> Option<String> {
+    if rounds.is_empty() {
+        return None;
+    }
+    let (left, top, height, slot) = (40.0, 20.0, 200.0, 150.0);
+    let width = slot * rounds.len() as f64;
+    let y = |v: f64| top + (5.0 - v.clamp(1.0, 5.0)) / 4.0 * height;
+    let mut svg = format!(
+        "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"Mean score per round and axis, the round's model against its base model\">",
+        w = (left + width + 10.0).max(left + 3.0 * 130.0),
+        h = top + height + 50.0
+    );
+    for t in 1..=5 {
+        let ty = y(f64::from(t));
+        let _ = write!(
+            svg,
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{ty}\" y2=\"{ty}\" class=\"grid\"/><text x=\"{}\" y=\"{}\" class=\"label\">{t}</text>",
+            left + width,
+            left - 6.0,
+            ty + 4.0
+        );
+    }
+    let axes = Axis::ALL.len() as f64;
+    let mut previous: Vec<Option<(f64, f64)>> = vec![None; Axis::ALL.len()];
+    for (ri, r) in rounds.iter().enumerate() {
+        let x0 = left + slot * ri as f64;
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" class=\"tick\">round {}</text>",
+            x0 + slot / 2.0,
+            top + height + 18.0,
+            r.round
+        );
+        let stats_of = |name: &Computed<String>| {
+            name.value()
+                .and_then(|n| r.section.models.iter().find(|m| &m.model == n))
+        };
+        for (ai, axis) in Axis::ALL.iter().enumerate() {
+            let color = COLORS[ai % COLORS.len()];
+            let cx = x0 + slot * (ai as f64 + 1.0) / (axes + 1.0);
+            let axis_of = |m: Option<&ModelStats>| {
+                m.and_then(|m| m.axes.iter().find(|a| a.axis == *axis))
+                    .cloned()
+            };
+            if let Some(Computed::Value(b)) = axis_of(stats_of(&r.base_model)).map(|a| a.mean) {
+                let _ = write!(
+                    svg,
+                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"white\" stroke=\"{color}\" stroke-width=\"1.5\"><title>round {} base: {} {b:.2}</title></circle>",
+                    cx - 7.0,
+                    y(b),
+                    r.round,
+                    axis.as_str()
+                );
+            }
+            let Some(a) = axis_of(stats_of(&r.model)) else {
+                previous[ai] = None;
+                continue;
+            };
+            if let Computed::Value(i) = &a.t_ci {
+                let _ = write!(
+                    svg,
+                    "<line x1=\"{cx:.1}\" x2=\"{cx:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{color}\" stroke-width=\"2\"/>",
+                    y(i.low),
+                    y(i.high)
+                );
+            }
+            if let Computed::Value(m) = a.mean {
+                if let Some((px, py)) = previous[ai] {
+                    let _ = write!(
+                        svg,
+                        "<line x1=\"{px:.1}\" x2=\"{cx:.1}\" y1=\"{py:.1}\" y2=\"{:.1}\" stroke=\"{color}\" stroke-dasharray=\"3 3\"/>",
+                        y(m)
+                    );
+                }
+                let _ = write!(
+                    svg,
+                    "<circle cx=\"{cx:.1}\" cy=\"{:.1}\" r=\"4.5\" fill=\"{color}\"><title>round {} model: {} {m:.2}</title></circle>",
+                    y(m),
+                    r.round,
+                    axis.as_str()
+                );
+                previous[ai] = Some((cx, y(m)));
+            } else {
+                previous[ai] = None;
+            }
+        }
+    }
+    for (ai, axis) in Axis::ALL.iter().enumerate() {
+        let lx = left + 10.0 + ai as f64 * 130.0;
+        let _ = write!(
+            svg,
+            "<circle cx=\"{lx}\" cy=\"{}\" r=\"4\" fill=\"{}\"/><text x=\"{}\" y=\"{}\" class=\"legend\">{}</text>",
+            top + height + 36.0,
+            COLORS[ai % COLORS.len()],
+            lx + 8.0,
+            top + height + 40.0,
+            axis.as_str()
+        );
+    }
+    svg.push_str("</svg>");
+    Some(svg)
 }
 
 /// Krippendorff's reading of α (2004): ≥ 0.8 reliable, 0.667–0.8 tentative
@@ -479,7 +586,7 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px soli
 table{border-collapse:collapse;margin:.6em 0;font-size:13px}th,td{border:1px solid #d0d7de;padding:3px 7px;text-align:left;vertical-align:top}\
 thead th{background:#f6f8fa}.nc{color:#8c959f}.note{color:#57606a;font-size:12px}.chart{display:block;margin:.6em 0}\
 .chart .grid{stroke:#eaeef2}.chart .zero{stroke:#8c959f;stroke-dasharray:3 3}.chart .tick{font-size:10px;fill:#57606a;text-anchor:middle}\
-.chart .label{font-size:11px;fill:#1b1f24;text-anchor:end}.chart .value{font-size:11px;fill:#1b1f24}.matrix td{text-align:center}.diag{color:#8c959f}\
+.chart .label{font-size:11px;fill:#1b1f24;text-anchor:end}.chart .value{font-size:11px;fill:#1b1f24}.chart .legend{font-size:11px;fill:#1b1f24}.matrix td{text-align:center}.diag{color:#8c959f}\
 .methods{background:#f6f8fa;padding:.8em 1em;border-radius:6px}@media print{body{margin:0;max-width:none}h2{break-after:avoid}table,svg{break-inside:avoid}}";
 
 /// The report as one self-contained HTML page: the study's design and rubric,
@@ -565,6 +672,28 @@ pub fn render_html(r: &Report) -> String {
         for b in parts {
             let _ = write!(h, "<h3>{}</h3>", escape(&b.group));
             h.push_str(&section_html(&r.study.models, &b.section, false));
+        }
+    }
+    if let Some(chart) = round_trend_chart(&r.by_round) {
+        let _ = write!(
+            h,
+            "<h2>By round</h2><p>Each evaluated retraining round: its latest evaluation study, the round's model against the model it fine-tuned.</p>{chart}<p class=\"note\">Filled: the round's model, mean with its 95 % t-interval; hollow: its base model in the same study.</p>"
+        );
+        for b in &r.by_round {
+            let _ = write!(
+                h,
+                "<h3>Round {} · {} against {} · study {}</h3>",
+                b.round,
+                escape(b.model.value().map_or("(no model)", String::as_str)),
+                escape(
+                    b.base_model
+                        .value()
+                        .map_or("(no base model)", String::as_str)
+                ),
+                escape(&b.study)
+            );
+            let models: Vec<String> = b.section.models.iter().map(|m| m.model.clone()).collect();
+            h.push_str(&section_html(&models, &b.section, false));
         }
     }
     let _ = writeln!(

@@ -270,7 +270,19 @@ pub fn render_table(r: &Report) -> String {
             r.by_specialty
                 .iter()
                 .map(|b| (format!("Specialty {}", b.group), &b.section)),
-        );
+        )
+        .chain(r.by_round.iter().map(|b| {
+            (
+                format!(
+                    "Round {}: study {:?}, {} against its base {}",
+                    b.round,
+                    b.study,
+                    b.model.value().map_or("(no model)", String::as_str),
+                    b.base_model.value().map_or("(none)", String::as_str)
+                ),
+                &b.section,
+            )
+        }));
     for (title, s) in parts {
         let _ = writeln!(out, "\n== {title} ==");
         let mut reasons = Vec::new();

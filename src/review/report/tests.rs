@@ -304,3 +304,72 @@ fn html_escapes_names_and_has_no_script_or_external_resource() {
     assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="));
     assert!(html.contains("<svg"));
 }
+
+#[test]
+fn charts_are_standalone_svg_and_png() {
+    use super::{ChartFormat, ChartKind, chart_file, chart_svg};
+    let mut rows = Vec::new();
+    for (k, item) in ["q1", "q2", "q3"].iter().enumerate() {
+        for (rater, bump) in [("d1", 0), ("p1", 1)] {
+            let mut a = row(rater, item, "a", [4, 4 + bump % 2, 5 - k as i64]);
+            let mut b = row(rater, item, "b", [2 + k as i64, 3, 2]);
+            a.preference = Some(Verdict::Better);
+            b.preference = Some(Verdict::Better);
+            a.preferred = k != 2;
+            b.preferred = k == 2;
+            rows.extend([a, b]);
+        }
+    }
+    let r = build_report(&study(), &models(&["a", "b"]), &rows, Some("b"));
+    for kind in [ChartKind::Means, ChartKind::Paired, ChartKind::Strengths] {
+        for group in ["", "category:diagnosis", "specialty:psychology"] {
+            let svg = chart_svg(&r, group, kind).expect("svg");
+            assert!(
+                svg.starts_with("<?xml")
+                    && svg.contains("<style>")
+                    && svg.trim_end().ends_with("</svg>"),
+                "{svg}"
+            );
+            assert_eq!(svg.matches("<svg").count(), 1);
+        }
+        let png = chart_file(&r, "", kind, ChartFormat::Png).expect("png");
+        let image = resvg::tiny_skia::Pixmap::decode_png(&png).expect("a PNG");
+        let svg = chart_svg(&r, "", kind).expect("svg");
+        let width: f32 = svg
+            .split("width=\"")
+            .nth(1)
+            .and_then(|w| w.split('"').next())
+            .and_then(|w| w.parse().ok())
+            .expect("width");
+        assert_eq!(
+            image.width(),
+            (width * 2.0).round() as u32,
+            "{kind:?} at twice its size"
+        );
+        // Drawn, not blank: dark pixels (text, ticks) and coloured ones (marks).
+        let pixels = image.pixels();
+        let dark = pixels
+            .iter()
+            .filter(|p| p.red() < 100 && p.green() < 100 && p.blue() < 100)
+            .count();
+        let colour = pixels
+            .iter()
+            .filter(|p| p.red().abs_diff(p.blue()) > 80 || p.red().abs_diff(p.green()) > 80)
+            .count();
+        assert!(
+            dark > 200 && colour > 50,
+            "{kind:?}: {dark} dark and {colour} coloured pixels"
+        );
+    }
+    // No round, an unknown group, a missing baseline: clear refusals.
+    let e = chart_svg(&r, "", ChartKind::Rounds).expect_err("no rounds");
+    assert!(e.to_string().contains("no retraining round"), "{e}");
+    let e = chart_svg(&r, "category:nope", ChartKind::Means).expect_err("unknown group");
+    assert!(
+        e.to_string().contains("category:diagnosis"),
+        "lists the groups: {e}"
+    );
+    let r = build_report(&study(), &models(&["a", "b"]), &rows, None);
+    let e = chart_svg(&r, "", ChartKind::Paired).expect_err("no baseline");
+    assert!(e.to_string().contains("no baseline"), "{e}");
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { PairedStats, Section } from "../bindings";
-import { alphaWords, forestRows, forestSpan, matrixCell, reasonOf, valueOf } from "./report";
+import type { ModelStats, PairedStats, RoundBreakdown, Section } from "../bindings";
+import { alphaWords, forestRows, forestSpan, matrixCell, reasonOf, trendLayout, valueOf } from "./report";
 
 function paired(model: string, d: number | null, ci: [number, number] | null, p: number | null): PairedStats {
   return {
@@ -74,5 +74,56 @@ describe("report layout", () => {
     expect(alphaWords(0.3)).toContain("low");
     expect(alphaWords(-0.1)).toBe("no agreement beyond chance");
     expect(alphaWords(null)).toBe("not computable");
+  });
+});
+
+function stats(model: string, mean: number | null): ModelStats {
+  const axis = (a: "accuracy" | "appropriateness" | "empathy") => ({
+    axis: a,
+    n: 10,
+    mean: mean === null ? { not_computable: "no scores" } : { value: mean },
+    median: { value: 3 },
+    sd: { value: 1 },
+    share_high: { value: 0.5 },
+    t_ci: mean === null ? { not_computable: "no scores" } : { value: { low: mean - 0.5, high: mean + 0.5 } },
+    bootstrap_ci: { not_computable: "n/a" },
+    counts: [0, 0, 10, 0, 0] as [number, number, number, number, number],
+  });
+  return { model, ratings: 10, axes: [axis("accuracy"), axis("appropriateness"), axis("empathy")], harm: { none: 10, mild_moderate: 0, severe: 0, likely: 0 } };
+}
+
+function round(n: number, model: string, base: string, m: number | null, b: number): RoundBreakdown {
+  return {
+    round: n,
+    study: `Round ${n} evaluation`,
+    model: { value: model },
+    base_model: { value: base },
+    section: { ...section([]), models: [stats(base, b), stats(model, m)] },
+  };
+}
+
+describe("per-round trend", () => {
+  it("places each round's model and its base on the 1–5 scale", () => {
+    const l = trendLayout([round(1, "s-r1", "s", 3, 2), round(2, "s-r2", "s-r1", 4, 3)], 150, 180);
+    expect(l.rounds.map((r) => r.round)).toEqual([1, 2]);
+    expect(l.rounds[1].x - l.rounds[0].x).toBe(150);
+    const y = (v: number) => l.ticks.find((t) => t.score === v)!.y;
+    expect(y(1) - y(5)).toBe(180);
+    const acc1 = l.marks.find((m) => m.key === "1:accuracy:model")!;
+    expect(acc1.cy).toBe(y(3));
+    expect(acc1.ci).toEqual({ y1: (y(2) + y(3)) / 2, y2: (y(3) + y(4)) / 2 });
+    const base1 = l.marks.find((m) => m.key === "1:accuracy:base")!;
+    expect([base1.cy, base1.ci]).toEqual([y(2), null]);
+    expect(base1.cx).toBeLessThan(acc1.cx);
+    expect(l.marks.find((m) => m.key === "2:empathy:model")!.cy).toBe(y(4));
+    expect(l.marks).toHaveLength(12);
+  });
+
+  it("leaves out what is not computable and clamps to the scale", () => {
+    const l = trendLayout([round(1, "s-r1", "s", null, 7)]);
+    expect(l.marks.filter((m) => m.who === "model")).toHaveLength(0);
+    const y1 = l.ticks.find((t) => t.score === 5)!.y;
+    expect(l.marks.every((m) => m.cy === y1)).toBe(true);
+    expect(trendLayout([]).marks).toHaveLength(0);
   });
 });

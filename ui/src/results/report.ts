@@ -1,7 +1,7 @@
 // Pure layout and wording for the full report in the results panel: the paired-difference
 // (forest) chart, the preference matrix and the agreement readings, unit-tested here so the
 // components only draw.
-import type { Computed, PairCount, Section } from "../bindings";
+import type { Axis, Computed, PairCount, RoundBreakdown, Section } from "../bindings";
 
 /** A finite number, or null (the bindings type every float as `number | null`). */
 export function finite(v: number | null | undefined): number | null {
@@ -109,4 +109,66 @@ export function alphaWords(alpha: number | null | undefined): string {
   if (alpha >= 0.667) return "moderate: tentative conclusions only";
   if (alpha > 0) return "low: scores on this axis are not reliable";
   return "no agreement beyond chance";
+}
+
+/** One mark of the per-round trend chart. */
+export interface TrendMark {
+  key: string;
+  round: number;
+  axis: Axis;
+  /** Whose mean: the round's model or its base model (in the same study). */
+  who: "model" | "base";
+  cx: number;
+  cy: number;
+  mean: number;
+  /** Whisker ends (y) of the round model's 95 % t-interval, or null. */
+  ci: { y1: number; y2: number } | null;
+}
+
+/** Layout of the per-round trend: one slot per round, one column per axis in it. */
+export interface TrendLayout {
+  width: number;
+  height: number;
+  /** y of each tick of the 1–5 scale. */
+  ticks: { score: number; y: number }[];
+  /** x of the centre of each round's slot. */
+  rounds: { round: number; x: number }[];
+  marks: TrendMark[];
+}
+
+export const TREND_AXES: Axis[] = ["accuracy", "appropriateness", "empathy"];
+
+/**
+ * The per-round trend: for each evaluated round, the mean of the round's model on each axis
+ * with its t-interval (filled) beside its base model's mean (hollow). Rounds and axes whose
+ * mean is not computable get no mark.
+ */
+export function trendLayout(rounds: RoundBreakdown[], slot = 150, plot = 180): TrendLayout {
+  const left = 34;
+  const top = 10;
+  const y = (v: number) => top + ((5 - Math.min(5, Math.max(1, v))) / 4) * plot;
+  const marks: TrendMark[] = [];
+  rounds.forEach((r, ri) => {
+    const x0 = left + slot * ri;
+    const statsOf = (name: string | null) => (name === null ? undefined : r.section.models.find((m) => m.model === name));
+    TREND_AXES.forEach((axis, ai) => {
+      const cx = x0 + (slot * (ai + 1)) / (TREND_AXES.length + 1);
+      const add = (who: "model" | "base", name: string | null, x: number) => {
+        const a = statsOf(name)?.axes.find((s) => s.axis === axis);
+        const mean = a ? finite(valueOf(a.mean)) : null;
+        if (!a || mean === null) return;
+        const ci = who === "model" ? span(valueOf(a.t_ci)) : null;
+        marks.push({ key: `${r.round}:${axis}:${who}`, round: r.round, axis, who, cx: x, cy: y(mean), mean, ci: ci ? { y1: y(ci.low), y2: y(ci.high) } : null });
+      };
+      add("base", valueOf(r.base_model), cx - 7);
+      add("model", valueOf(r.model), cx);
+    });
+  });
+  return {
+    width: left + slot * Math.max(1, rounds.length) + 10,
+    height: top + plot + 24,
+    ticks: [1, 2, 3, 4, 5].map((score) => ({ score, y: y(score) })),
+    rounds: rounds.map((r, ri) => ({ round: r.round, x: left + slot * ri + slot / 2 })),
+    marks,
+  };
 }
