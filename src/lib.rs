@@ -32,6 +32,7 @@ pub mod ids;
 pub mod inference;
 pub mod logging;
 pub mod models;
+pub mod packages;
 mod process;
 pub mod progress;
 pub mod review;

@@ -13,7 +13,7 @@
 //! - [`report`]: the publishable report (JSON, text tables, HTML).
 //! - [`exports`]: the ratings as wide CSV and JSON, and the codebooks.
 
-mod blinding;
+pub(crate) mod blinding;
 pub mod exports;
 mod raters;
 mod rating;

@@ -10,6 +10,7 @@ mod corpus;
 mod generations;
 mod leases;
 mod models;
+mod packages;
 mod raters;
 mod ratings;
 mod rounds;
@@ -24,6 +25,11 @@ pub use corpus::{ItemFilter, ItemRecord, LoadReport};
 pub use generations::{ExportRow, GenerationRecord, NewGeneration};
 pub use leases::{GenerationLeases, LEASE_TTL, LeaseClaim, LeaseHolder, LeaseRecord};
 pub use models::{ModelRecord, NewLocalModel, NewRemoteModel};
+pub use packages::{
+    ImportAnswer, ImportAssignment, MergeSummary, PackageSource, RaterWork, SourceAssignment,
+    StudyImport, StudyImportSummary, TravellingItem, TravellingPreference, TravellingRater,
+    TravellingRating, TravellingStudy, TravellingSubmission,
+};
 pub use raters::RaterRecord;
 pub use ratings::{PreferenceRow, RATING_EXPORT_SQL, RatingExportRow, RatingRow};
 pub use rounds::{
@@ -57,6 +63,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_round_datasets",
         include_str!("store/migrations/0005_round_datasets.sql"),
+    ),
+    (
+        "0006_stable_ids",
+        include_str!("store/migrations/0006_stable_ids.sql"),
     ),
 ];
 
@@ -442,6 +452,18 @@ pub enum Table {
     GenerationLeases,
     /// The audit log.
     AuditLog,
+    /// Studies.
+    Studies,
+    /// Raters.
+    Raters,
+    /// Assignments.
+    Assignments,
+    /// Ratings.
+    Ratings,
+    /// Preferences.
+    Preferences,
+    /// Imported packages and ratings files.
+    PackageImports,
 }
 
 impl Table {
@@ -453,6 +475,12 @@ impl Table {
             Table::Models => "models",
             Table::Generations => "generations",
             Table::GenerationLeases => "generation_leases",
+            Table::Studies => "studies",
+            Table::Raters => "raters",
+            Table::Assignments => "assignments",
+            Table::Ratings => "ratings",
+            Table::Preferences => "preferences",
+            Table::PackageImports => "package_imports",
             Table::AuditLog => "audit_log",
         }
     }
@@ -461,6 +489,52 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_that_travel_get_random_uuids_old_and_new() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ws.sqlite3");
+        // A workspace at schema 5 with rows, then migrated: the old rows get
+        // UUIDs; rows inserted later get them from the trigger.
+        let conn = Connection::open(&path).expect("open");
+        for (i, (_, sql)) in MIGRATIONS[..5].iter().enumerate() {
+            conn.execute_batch(sql).expect("migration");
+            conn.pragma_update(None, "user_version", i as i64 + 1)
+                .expect("version");
+        }
+        conn.execute(
+            "INSERT INTO raters (name, specialty, created_at) VALUES ('old', 'other', 'now')",
+            [],
+        )
+        .expect("old rater");
+        drop(conn);
+        let mut store = Store::open(&path).expect("migrate");
+        store
+            .insert_rater("new", crate::vocab::Specialty::Dermatology, &Actor::Cli)
+            .expect("new rater");
+        let uuids: Vec<String> = store
+            .conn
+            .prepare("SELECT uuid FROM raters ORDER BY id")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("uuids");
+        assert_eq!(uuids.len(), 2);
+        assert_ne!(uuids[0], uuids[1]);
+        for u in &uuids {
+            let groups: Vec<usize> = u.split('-').map(str::len).collect();
+            assert_eq!(groups, [8, 4, 4, 4, 12], "{u}");
+            assert_eq!(&u[14..15], "4", "version 4: {u}");
+            assert!("89ab".contains(&u[19..20]), "RFC 4122 variant: {u}");
+            assert!(u.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{u}");
+        }
+        // A given UUID is kept (rows imported from a package), and must be unique.
+        store
+            .conn
+            .execute(
+                "INSERT INTO raters (name, specialty, created_at, uuid) VALUES ('imported', 'other', 'now', ?1)",
+                [&uuids[0]],
+            )
+            .expect_err("a UUID is unique");
+    }
 
     #[test]
     fn migrations_apply_to_an_empty_file_and_are_idempotent() {

@@ -47,6 +47,10 @@ pub enum Command {
     /// Manage blind review studies: create, list, show, close, reopen.
     #[command(subcommand)]
     Study(StudyCommand),
+    /// Offline study packages: export one per rater, open one on the rater's
+    /// machine, return the ratings, merge the returned files.
+    #[command(subcommand)]
+    Package(PackageCommand),
     /// Retraining rounds: build a checked dataset, fine-tune, export, import.
     #[command(subcommand)]
     Round(RoundCommand),
@@ -119,6 +123,54 @@ pub enum RaterCommand {
     },
     /// List rater profiles.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PackageCommand {
+    /// Write the blinded study package of one rater (or of every rater) for
+    /// rating offline: items, answers under the rater's letters, rubric,
+    /// assignments; no model identity.
+    Export {
+        /// The study.
+        #[arg(long)]
+        study: String,
+        /// The rater (one package).
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        rater: Option<String>,
+        /// Every rater of the study (one package each; --out is a folder).
+        #[arg(long)]
+        all: bool,
+        /// The package file (or, with --all, the folder to write them into).
+        #[arg(long, value_name = "PATH")]
+        out: std::path::PathBuf,
+    },
+    /// Open a study package in this (the rater's) workspace.
+    Import {
+        /// The package file.
+        file: std::path::PathBuf,
+    },
+    /// Write this workspace's ratings of an imported study (the rater's
+    /// side) as a ratings file for the coordinator.
+    Return {
+        /// The study (default: the only study of this workspace with exactly
+        /// one rater).
+        #[arg(long)]
+        study: Option<String>,
+        /// The rater (default: the study's only rater here).
+        #[arg(long)]
+        rater: Option<String>,
+        /// The ratings file to write.
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+    /// Merge returned ratings files into this (the coordinator's) workspace,
+    /// each in one transaction, in any order; a file merged before adds
+    /// nothing.
+    Merge {
+        /// The ratings files.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

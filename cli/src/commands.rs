@@ -6,6 +6,7 @@ pub mod chat;
 pub mod export;
 pub mod generate;
 pub mod models;
+pub mod package;
 pub mod rater;
 pub mod results;
 pub mod round;

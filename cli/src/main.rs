@@ -80,6 +80,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export(cmd) => commands::export::run(cmd, open),
         Command::Rater(cmd) => commands::rater::run(cmd, open),
         Command::Study(cmd) => commands::study::run(cmd, cli.quiet, open),
+        Command::Package(cmd) => commands::package::run(cmd, open),
         Command::Round(cmd) => commands::round::run(cmd, &paths, cli.quiet, open),
         Command::Chat(args) => commands::chat::chat(args, open),
         Command::Bench(args) => commands::bench::bench(args, open),

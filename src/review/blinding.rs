@@ -88,7 +88,7 @@ pub struct BlindedItem {
 
 /// One answer of an assignment in the rater's display order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct OrderedAnswer {
+pub(crate) struct OrderedAnswer {
     /// Its letter.
     pub label: AnswerLabel,
     /// The stored answer behind the letter (never shown to the rater).
@@ -109,7 +109,7 @@ pub(super) fn answer_labelled(
 }
 
 /// The answers of an assignment in display order.
-pub(super) fn ordered_answers(
+pub(crate) fn ordered_answers(
     store: &Store,
     assignment_id: AssignmentId,
     rater_id: RaterId,

@@ -37,10 +37,19 @@ pub(crate) fn append(
     entity_id: Option<&str>,
     details: &serde_json::Value,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit_log (at, actor, action, entity, entity_id, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![now_utc(), actor.as_audit(), action, entity, entity_id, details.to_string()],
     )
+    .and_then(|mut s| {
+        s.execute(params![
+            now_utc(),
+            actor.as_audit(),
+            action,
+            entity,
+            entity_id,
+            details.to_string()
+        ])
+    })
     .ctx("writing the audit log")?;
     Ok(())
 }

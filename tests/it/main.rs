@@ -6,6 +6,7 @@ mod fetch;
 mod gguf;
 mod hostile;
 mod leases;
+mod packages;
 mod remote;
 mod report;
 mod review;
