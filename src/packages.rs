@@ -673,6 +673,54 @@ pub fn export_study_package(
     )
 }
 
+/// A file name part for `text`: letters, digits, `-` and `_` kept, any
+/// other character `_`.
+pub fn file_part(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Writes the package of every rater of `study_id` into the folder `dir`
+/// (created if needed), named `STUDY-RATER.llm4sweat-package.zip`.
+/// Returns the files written, in rater order.
+pub fn export_all_packages(
+    store: &Store,
+    study_id: StudyId,
+    dir: &Path,
+) -> Result<Vec<std::path::PathBuf>, PackageError> {
+    let study = store.study(study_id)?;
+    let raters = store.study_rater_ids(study_id)?;
+    if raters.is_empty() {
+        return Err(PackageError::Store(StoreError::Conflict(format!(
+            "study {:?} has no rater yet; add raters before exporting packages",
+            study.name
+        ))));
+    }
+    std::fs::create_dir_all(dir).map_err(|source| ExportError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut files = Vec::with_capacity(raters.len());
+    for id in raters {
+        let rater = store.rater(id)?;
+        let path = dir.join(format!(
+            "{}-{}.llm4sweat-package.zip",
+            file_part(&study.name),
+            file_part(&rater.name)
+        ));
+        export_study_package(store, study_id, id, &path)?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
 /// Opens a study package into this (the rater's) workspace; see
 /// [`Store::import_study_package`].
 pub fn import_study_package(

@@ -987,6 +987,109 @@ impl App {
         )?)
     }
 
+    /// Writes the offline package of every rater of a study into the folder
+    /// `dir`; returns the files written.
+    pub fn export_study_packages(
+        &self,
+        study_id: StudyId,
+        dir: &str,
+    ) -> Result<Vec<String>, AppError> {
+        let dir = expand_home(dir.trim())?;
+        if dir.as_os_str().is_empty() {
+            return Err(AppError::new(
+                ErrorCode::Invalid,
+                "choose a folder to write the packages to",
+            ));
+        }
+        let store = lock(&self.store);
+        Ok(
+            llm4sweat::packages::export_all_packages(&store, study_id, &dir)?
+                .into_iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+        )
+    }
+
+    /// Opens a study package (on the rater's machine) in this workspace.
+    pub fn import_study_package(
+        &self,
+        path: &str,
+    ) -> Result<llm4sweat::store::StudyImportSummary, AppError> {
+        let path = expand_home(path.trim())?;
+        let mut store = lock(&self.store);
+        Ok(llm4sweat::packages::import_study_package(
+            &mut store,
+            &path,
+            &Actor::Coordinator,
+        )?)
+    }
+
+    /// Writes the rater's ratings in the study named `study` as a ratings
+    /// file for the coordinator; returns the number of ratings in it.
+    pub fn return_ratings(
+        &self,
+        rater_id: RaterId,
+        study: &str,
+        path: &str,
+    ) -> Result<i64, AppError> {
+        let path = expand_home(path.trim())?;
+        if path.as_os_str().is_empty() {
+            return Err(AppError::new(
+                ErrorCode::Invalid,
+                "choose a file to write the ratings to",
+            ));
+        }
+        let store = lock(&self.store);
+        let study = store
+            .studies()?
+            .into_iter()
+            .find(|s| s.name == study)
+            .ok_or_else(|| {
+                AppError::new(ErrorCode::NotFound, format!("no study named {study:?}"))
+            })?;
+        llm4sweat::packages::return_ratings(&store, study.id, rater_id, &path)?;
+        Ok(store.rater_work(study.id, rater_id)?.ratings.len() as i64)
+    }
+
+    /// Merges returned ratings files, each in its own transaction; a refused
+    /// file is reported and the others are still merged.
+    pub fn merge_ratings_files(&self, paths: &[String]) -> Result<Vec<MergeOutcome>, AppError> {
+        let mut store = lock(&self.store);
+        let mut out = Vec::new();
+        for p in paths.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+            let outcome = match expand_home(p) {
+                Err(e) => MergeOutcome {
+                    file: p.to_owned(),
+                    summary: None,
+                    error: Some(e.message),
+                },
+                Ok(path) => {
+                    match llm4sweat::packages::merge_ratings(&mut store, &path, &Actor::Coordinator)
+                    {
+                        Ok(s) => MergeOutcome {
+                            file: p.to_owned(),
+                            summary: Some(s),
+                            error: None,
+                        },
+                        Err(e) => MergeOutcome {
+                            file: p.to_owned(),
+                            summary: None,
+                            error: Some(e.to_string()),
+                        },
+                    }
+                }
+            };
+            out.push(outcome);
+        }
+        if out.is_empty() {
+            return Err(AppError::new(
+                ErrorCode::Invalid,
+                "list the returned ratings files to merge, one per line",
+            ));
+        }
+        Ok(out)
+    }
+
     /// Defaults for the chat screen.
     pub fn chat_defaults(&self) -> ChatDefaults {
         ChatDefaults {
@@ -1041,4 +1144,15 @@ fn expand_home(path: &str) -> Result<PathBuf, AppError> {
             }),
         None => Ok(PathBuf::from(path)),
     }
+}
+
+/// What merging one returned ratings file did, or why it was refused.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, specta::Type)]
+pub struct MergeOutcome {
+    /// The file as given.
+    pub file: String,
+    /// What it added, when it was merged.
+    pub summary: Option<llm4sweat::store::MergeSummary>,
+    /// Why it was refused (nothing of it was written).
+    pub error: Option<String>,
 }

@@ -371,6 +371,49 @@ pub async fn export_report_charts(
     .await
 }
 
+/// Writes the offline package of every rater of a study into a folder.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_study_packages(
+    app: AppState<'_>,
+    study_id: StudyId,
+    dir: String,
+) -> Result<Vec<String>, AppError> {
+    blocking(&app, move |a| a.export_study_packages(study_id, &dir)).await
+}
+
+/// Opens a study package in this (the rater's) workspace.
+#[tauri::command]
+#[specta::specta]
+pub async fn import_study_package(
+    app: AppState<'_>,
+    path: String,
+) -> Result<llm4sweat::store::StudyImportSummary, AppError> {
+    blocking(&app, move |a| a.import_study_package(&path)).await
+}
+
+/// Writes a rater's ratings in one study as a ratings file.
+#[tauri::command]
+#[specta::specta]
+pub async fn return_ratings(
+    app: AppState<'_>,
+    rater_id: RaterId,
+    study: String,
+    path: String,
+) -> Result<i64, AppError> {
+    blocking(&app, move |a| a.return_ratings(rater_id, &study, &path)).await
+}
+
+/// Merges returned ratings files into this workspace, each on its own.
+#[tauri::command]
+#[specta::specta]
+pub async fn merge_ratings_files(
+    app: AppState<'_>,
+    paths: Vec<String>,
+) -> Result<Vec<crate::app::MergeOutcome>, AppError> {
+    blocking(&app, move |a| a.merge_ratings_files(&paths)).await
+}
+
 /// System prompt and sampling defaults for the chat screen.
 #[tauri::command]
 #[specta::specta]

@@ -128,6 +128,24 @@ impl From<ReviewError> for AppError {
     }
 }
 
+impl From<llm4sweat::packages::PackageError> for AppError {
+    fn from(e: llm4sweat::packages::PackageError) -> Self {
+        use llm4sweat::packages::PackageError as P;
+        match e {
+            P::Store(s) => s.into(),
+            P::Review(r) => r.into(),
+            P::Export(_) | P::Read { .. } => Self::from_error(ErrorCode::Io, &e),
+            P::NotAPackage { .. }
+            | P::UnsafeEntry { .. }
+            | P::TooLarge { .. }
+            | P::NewerFormat { .. }
+            | P::Tampered(_)
+            | P::Malformed { .. }
+            | P::WrongKind { .. } => Self::from_error(ErrorCode::Invalid, &e),
+        }
+    }
+}
+
 impl From<GenerateError> for AppError {
     fn from(e: GenerateError) -> Self {
         match e {

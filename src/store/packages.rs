@@ -477,6 +477,21 @@ impl Store {
         })
     }
 
+    /// The raters with at least one assignment in `study_id`, by id.
+    pub fn study_rater_ids(&self, study_id: StudyId) -> Result<Vec<RaterId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT rater_id FROM assignments WHERE study_id = ?1 ORDER BY rater_id",
+            )
+            .ctx("listing a study's raters")?;
+        let rows = stmt
+            .query_map([study_id], |r| r.get(0))
+            .ctx("listing a study's raters")?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .ctx("listing a study's raters")
+    }
+
     /// The study and rater with these UUIDs, if this workspace has them.
     pub fn study_and_rater_by_uuid(
         &self,
@@ -653,7 +668,24 @@ impl Store {
             }
             let now = now_utc();
             let study_id = match study_by_uuid(tx, &p.study.uuid)? {
-                Some((id, _)) => id,
+                Some((id, _)) => {
+                    let slot_prefix = format!("package {} answer slot ", p.study.uuid);
+                    let real_models: i64 = tx
+                        .query_row(
+                            "SELECT COUNT(*) FROM study_models sm JOIN models m ON m.id = sm.model_id
+                             WHERE sm.study_id = ?1 AND substr(m.name, 1, length(?2)) <> ?2",
+                            params![id, slot_prefix],
+                            |r| r.get(0),
+                        )
+                        .ctx("looking up the study's models")?;
+                    if real_models > 0 {
+                        return Err(StoreError::Conflict(format!(
+                            "this workspace holds the coordinator's own copy of study {:?}; open the package in the rater's workspace",
+                            p.study.name
+                        )));
+                    }
+                    id
+                }
                 None => {
                     let taken: Option<String> = tx
                         .query_row("SELECT uuid FROM studies WHERE name = ?1", [&p.study.name], |r| r.get(0))

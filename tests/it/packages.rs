@@ -667,6 +667,14 @@ fn hostile_packages_and_ratings_files_are_refused_and_change_nothing() {
         );
         assert_eq!(counts(&coord), before);
     }
+    // A package opened in the coordinator's own workspace is refused.
+    let out = coord.run(&["package", "import", path(&pkg)]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("coordinator's own copy"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(counts(&coord), before);
     // The good file still merges; a hostile study package is refused on the
     // rater's side too, and leaves that workspace unchanged.
     let out = coord.ok(&["package", "merge", path(&ret)]);

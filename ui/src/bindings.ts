@@ -67,6 +67,14 @@ export const commands = {
 	 *  or PNG.
 	 */
 	exportReportCharts: (studyId: StudyId, baseline: string | null, group: string, format: ChartFormat, dir: string) => typedError<ChartsWritten, AppError>(__TAURI_INVOKE("export_report_charts", { studyId, baseline, group, format, dir })),
+	/**  Writes the offline package of every rater of a study into a folder. */
+	exportStudyPackages: (studyId: StudyId, dir: string) => typedError<string[], AppError>(__TAURI_INVOKE("export_study_packages", { studyId, dir })),
+	/**  Opens a study package in this (the rater's) workspace. */
+	importStudyPackage: (path: string) => typedError<StudyImportSummary, AppError>(__TAURI_INVOKE("import_study_package", { path })),
+	/**  Writes a rater's ratings in one study as a ratings file. */
+	returnRatings: (raterId: RaterId, study: string, path: string) => typedError<number, AppError>(__TAURI_INVOKE("return_ratings", { raterId, study, path })),
+	/**  Merges returned ratings files into this workspace, each on its own. */
+	mergeRatingsFiles: (paths: string[]) => typedError<MergeOutcome[], AppError>(__TAURI_INVOKE("merge_ratings_files", { paths })),
 	/**
 	 *  A study's full report: descriptives, paired tests against the baseline,
 	 *  preferences and agreement, overall and per category and specialty.
@@ -556,6 +564,41 @@ export type ManifestEntry = {
 	is_default: boolean,
 };
 
+/**  What merging one returned ratings file did, or why it was refused. */
+export type MergeOutcome = {
+	/**  The file as given. */
+	file: string,
+	/**  What it added, when it was merged. */
+	summary: MergeSummary | null,
+	/**  Why it was refused (nothing of it was written). */
+	error: string | null,
+};
+
+/**  What merging one returned ratings file did. */
+export type MergeSummary = {
+	/**  The study's name. */
+	study: string,
+	/**  The rater's name. */
+	rater: string,
+	/**  Ratings and preferences new to this workspace. */
+	added: number,
+	/**  Ones that replaced an older version (the old one is in the audit log). */
+	updated: number,
+	/**  Ones identical to what is here. */
+	unchanged: number,
+	/**  Ones older than the version here (kept; reported in `disagreements`). */
+	older: number,
+	/**  Assignments whose status moved forward (draft → submitted, …). */
+	status_changes: number,
+	/**
+	 *  Each rating or preference where the file and this workspace held
+	 *  different values, and which one was kept.
+	 */
+	disagreements: string[],
+	/**  The same file was merged before; nothing was written. */
+	already_imported: boolean,
+};
+
 /**  A registered model. */
 export type ModelId = number;
 
@@ -1022,6 +1065,25 @@ export type StepRow = {
 
 /**  A study. */
 export type StudyId = number;
+
+/**  What importing a study package did. */
+export type StudyImportSummary = {
+	/**  The study's name. */
+	study: string,
+	/**  The rater's name. */
+	rater: string,
+	/**  The rater's id in this workspace. */
+	rater_id: number,
+	/**  Assignments added. */
+	assignments_added: number,
+	/**
+	 *  Assignments already here (kept as they are: the rater's own work
+	 *  is never overwritten by a package).
+	 */
+	assignments_kept: number,
+	/**  The same file was imported before; nothing was written. */
+	already_imported: boolean,
+};
 
 /**  The study a report is about. */
 export type StudyInfo = {

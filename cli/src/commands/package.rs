@@ -22,19 +22,6 @@ fn rater_named(store: &Store, name: &str) -> Result<RaterRecord> {
         .with_context(|| format!("no rater named {name:?} (raters: {known})"))
 }
 
-/// A file name for `text`: letters, digits, `-` and `_` kept, anything else `_`.
-fn file_part(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// The raters with at least one assignment in `study`.
 fn study_raters(store: &Store, study: &StudyRecord) -> Result<Vec<RaterRecord>> {
     let with_work: Vec<String> = store
@@ -61,34 +48,20 @@ pub fn run(cmd: PackageCommand, open: impl Fn() -> Result<Store>) -> Result<()> 
             out,
         } => {
             let study = find_study(&store, Some(&study))?;
-            let raters = match rater {
-                Some(name) => vec![rater_named(&store, &name)?],
-                None if all => study_raters(&store, &study)?,
-                None => bail!("name a rater (--rater NAME) or ask for --all"),
-            };
-            if raters.is_empty() {
-                bail!(
-                    "study {:?} has no rater yet: `llm4sweat rater add NAME --specialty …`",
-                    study.name
-                );
-            }
-            for r in &raters {
-                let path = if all {
-                    std::fs::create_dir_all(&out)
-                        .with_context(|| format!("creating {}", out.display()))?;
-                    out.join(format!(
-                        "{}-{}.llm4sweat-package.zip",
-                        file_part(&study.name),
-                        file_part(&r.name)
-                    ))
-                } else {
-                    out.clone()
+            if all {
+                for path in packages::export_all_packages(&store, study.id, &out)? {
+                    println!("wrote {}", path.display());
+                }
+            } else {
+                let Some(name) = rater else {
+                    bail!("name a rater (--rater NAME) or ask for --all");
                 };
-                let sha = packages::export_study_package(&store, study.id, r.id, &path)?;
+                let r = rater_named(&store, &name)?;
+                let sha = packages::export_study_package(&store, study.id, r.id, &out)?;
                 println!(
                     "wrote the package of {:?} to {} (sha256 {})",
                     r.name,
-                    path.display(),
+                    out.display(),
                     &sha[..16]
                 );
             }

@@ -104,6 +104,18 @@ export function ReviewScreen(props: { active: boolean }) {
             choose(r);
           }}
         />
+        <OpenPackage
+          onOpened={async (raterId) => {
+            try {
+              const list = await api.listRaters();
+              setRaters(list);
+              const found = list.find((r) => r.id === raterId);
+              if (found) choose(found);
+            } catch (e) {
+              setError(toAppError(e));
+            }
+          }}
+        />
       </div>
     );
   }
@@ -181,6 +193,7 @@ export function ReviewScreen(props: { active: boolean }) {
                   {next ? "Start next item" : "Nothing ready to review"}
                 </button>
               </div>
+              <ReturnRatings rater={rater} studies={[...new Set(queue.map((q) => q.study))]} />
               <ol class="queue" data-testid="queue">
                 {queue.map((q, i) => (
                   <li key={q.assignment_id}>
@@ -293,5 +306,103 @@ function RaterPicker(props: {
         <p class="field-hint">A new profile is added to every open study automatically.</p>
       </form>
     </div>
+  );
+}
+
+/** Opens a study package the coordinator sent (rating offline, in this workspace). */
+function OpenPackage(props: { onOpened: (raterId: number) => void | Promise<void> }) {
+  const [path, setPath] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<UiError | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const open = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    try {
+      const s = await api.importStudyPackage(path.trim());
+      setDone(
+        s.already_imported
+          ? `This package was opened before (study ${s.study}).`
+          : `Opened study ${s.study} for ${s.rater}: ${s.assignments_added} item${s.assignments_added === 1 ? "" : "s"} to rate.`,
+      );
+      await props.onOpened(s.rater_id);
+    } catch (err) {
+      setError(toAppError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="card open-package" onSubmit={open}>
+      <h2>Rating offline?</h2>
+      <Field label="Study package from your coordinator" hint="A .zip file; ~ means your home folder. Nothing leaves this computer.">
+        <input data-testid="package-path" value={path} spellcheck={false} onInput={(e) => setPath(e.currentTarget.value)} />
+      </Field>
+      <ErrorBox error={error} testid="package-error" onDismiss={() => setError(null)} />
+      {done && (
+        <p class="notice success" data-testid="package-result" role="status">
+          {done}
+        </p>
+      )}
+      <button type="submit" data-testid="package-open" disabled={busy || !path.trim()}>
+        {busy ? "Opening…" : "Open package"}
+      </button>
+    </form>
+  );
+}
+
+/** Writes the rater's ratings of one study as a file to send back to the coordinator. */
+function ReturnRatings(props: { rater: RaterView; studies: string[] }) {
+  const [study, setStudy] = useState(props.studies[0] ?? "");
+  const [path, setPath] = useState(`~/llm4sweat-ratings-${props.rater.name.replace(/[^A-Za-z0-9_-]+/g, "_")}.zip`);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<UiError | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const chosen = props.studies.includes(study) ? study : (props.studies[0] ?? "");
+  const write = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    try {
+      const n = await api.returnRatings(props.rater.id, chosen, path.trim());
+      setDone(`Wrote ${n} rating${n === 1 ? "" : "s"} of ${chosen} to ${path.trim()}. Send this file to your coordinator.`);
+    } catch (err) {
+      setError(toAppError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="return-ratings" onSubmit={write}>
+      <details>
+        <summary>Send your ratings back (rating offline)</summary>
+        {props.studies.length > 1 && (
+          <Field label="Study">
+            <select data-testid="return-study" value={chosen} onChange={(e) => setStudy(e.currentTarget.value)}>
+              {props.studies.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          </Field>
+        )}
+        <Field label="Ratings file to write" hint="Drafts go too; submitted items count in the results.">
+          <input data-testid="return-path" value={path} spellcheck={false} onInput={(e) => setPath(e.currentTarget.value)} />
+        </Field>
+        <ErrorBox error={error} testid="return-error" onDismiss={() => setError(null)} />
+        {done && (
+          <p class="notice success" data-testid="return-result" role="status">
+            {done}
+          </p>
+        )}
+        <button type="submit" data-testid="return-ratings" disabled={busy || !path.trim() || !chosen}>
+          {busy ? "Writing…" : "Write ratings file"}
+        </button>
+      </details>
+    </form>
   );
 }

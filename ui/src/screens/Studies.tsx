@@ -1,8 +1,10 @@
 // Coordinator view of studies: progress per rater, creating a study, generating the
-// missing answers (cancellable), closing, and exporting ratings.
+// missing answers (cancellable), closing, exporting ratings, the report, offline packages for
+// raters and merging their returned ratings files.
 import { useEffect, useState } from "preact/hooks";
 import { api, toAppError } from "../api";
 import type { UiError, GenerateSummary, ModelView, RaterView, StudyInput, StudyView } from "../api";
+import type { MergeOutcome } from "../bindings";
 import { Busy, Chip, ErrorBox, Field, ProgressBar } from "../components/common";
 import { ResultsPanel } from "../components/Results";
 import { useAction } from "../components/useAction";
@@ -69,6 +71,10 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
   const [reportPath, setReportPath] = useState("~/llm4sweat-report.html");
   const [baseline, setBaseline] = useState("");
   const [reported, setReported] = useState<string | null>(null);
+  const [packagesDir, setPackagesDir] = useState("~/llm4sweat-packages");
+  const [packaged, setPackaged] = useState<string[] | null>(null);
+  const [mergePaths, setMergePaths] = useState("");
+  const [merged, setMerged] = useState<MergeOutcome[] | null>(null);
   // Close, reopen and export; generation has its own job state above.
   const action = useAction();
   const busy = action.busy;
@@ -117,6 +123,22 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
     const path = reportPath.trim();
     const n = await action.run("report", () => api.exportStudyReport(s.id, baseline || null, path));
     if (n !== undefined) setReported(`Wrote the report (${n} rating${n === 1 ? "" : "s"}) to ${path}`);
+  };
+
+  const doPackages = async () => {
+    setPackaged(null);
+    const files = await action.run("packages", () => api.exportStudyPackages(s.id, packagesDir.trim()));
+    if (files !== undefined) setPackaged(files);
+  };
+
+  const doMerge = async () => {
+    setMerged(null);
+    const paths = mergePaths.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+    const outcomes = await action.run("merge", () => api.mergeRatingsFiles(paths));
+    if (outcomes !== undefined) {
+      setMerged(outcomes);
+      props.onReload();
+    }
   };
 
   const p = job?.progress;
@@ -299,6 +321,65 @@ function StudyCard(props: { study: StudyView; onChanged: (s: StudyView) => void;
         <p class="notice success" data-testid="study-report-result" role="status">
           {reported}
         </p>
+      )}
+      <form
+        class="export-row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void doPackages();
+        }}
+      >
+        <Field label="Packages for offline raters (folder)" hint="One blinded package per rater: no model names, files or timings.">
+          <input data-testid="study-packages-dir" value={packagesDir} spellcheck={false} onInput={(e) => setPackagesDir(e.currentTarget.value)} />
+        </Field>
+        <button type="submit" data-testid="study-packages-export" disabled={busy === "packages" || !packagesDir.trim()}>
+          {busy === "packages" ? "Writing…" : "Write packages"}
+        </button>
+      </form>
+      {packaged && (
+        <div class="notice success" data-testid="study-packages-result" data-files={packaged.length} role="status">
+          Wrote {packaged.length} package{packaged.length === 1 ? "" : "s"}:
+          <ul>
+            {packaged.map((f) => (
+              <li key={f}>{f}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+      <form
+        class="export-row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void doMerge();
+        }}
+      >
+        <Field label="Merge returned ratings files" hint="One path per line, in any order; a file merged before adds nothing.">
+          <textarea data-testid="study-merge-paths" rows={3} value={mergePaths} spellcheck={false} onInput={(e) => setMergePaths(e.currentTarget.value)} />
+        </Field>
+        <button type="submit" data-testid="study-merge" disabled={busy === "merge" || !mergePaths.trim()}>
+          {busy === "merge" ? "Merging…" : "Merge"}
+        </button>
+      </form>
+      {merged && (
+        <ul class="merge-result" data-testid="study-merge-result" role="status">
+          {merged.map((m, i) => (
+            <li key={i} data-testid="study-merge-file" data-ok={m.summary ? "yes" : "no"} data-added={m.summary?.added ?? 0} class={m.summary ? "notice success" : "notice error"}>
+              <strong>{m.file}</strong>:{" "}
+              {m.summary
+                ? m.summary.already_imported
+                  ? "merged before; nothing added"
+                  : `${m.summary.rater} in ${m.summary.study}: ${m.summary.added} added, ${m.summary.updated} updated, ${m.summary.unchanged} unchanged, ${m.summary.older} older kept`
+                : `refused: ${m.error}`}
+              {m.summary && m.summary.disagreements.length > 0 && (
+                <ul>
+                  {m.summary.disagreements.map((d) => (
+                    <li key={d}>{d}</li>
+                  ))}
+                </ul>
+              )}
+            </li>
+          ))}
+        </ul>
       )}
     </article>
   );
