@@ -22,6 +22,7 @@
 //! - [`workspace`]: where the database and model files live.
 //! - [`vocab`]: the closed vocabularies (one enum each), [`ids`]: typed row ids.
 
+pub mod augment;
 pub mod dedup;
 pub mod domain;
 pub mod export;
