@@ -33,24 +33,6 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn big_pack() -> DomainPack {
-    let base = DomainPack::embedded_default().expect("pack");
-    let items: Vec<serde_json::Value> = (0..ITEMS)
-        .map(|i| {
-            let src = &base.items[i % base.items.len()];
-            serde_json::json!({ "id": format!("bench-{i:05}"), "kind": src.kind, "category": src.category,
-                                "text": format!("{} (variant {i})", src.text), "strata": src.strata })
-        })
-        .collect();
-    DomainPack::parse(
-        include_str!("../data/hyperhidrosis/pack.toml"),
-        include_str!("../data/hyperhidrosis/sources.json"),
-        include_str!("../data/hyperhidrosis/seed_facts.json"),
-        &serde_json::to_string(&items).expect("json"),
-    )
-    .expect("bench pack")
-}
-
 fn study(
     store: &mut Store,
     pack: &DomainPack,
@@ -97,7 +79,7 @@ fn sqlite3_export(db: &Path, study: i64, out: &Path) -> Duration {
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("bench.sqlite3");
-    let pack = big_pack();
+    let pack = testkit::pack_with_items(ITEMS);
     let t = Instant::now();
     let models = [
         ("tuned", ModelRole::Candidate),

@@ -6,7 +6,6 @@
 
 use std::time::Instant;
 
-use llm4sweat::DomainPack;
 use llm4sweat::inference::SamplingParams;
 use llm4sweat::packages;
 use llm4sweat::review::{self, StudySpec};
@@ -17,28 +16,10 @@ use llm4sweat::vocab::{ModelRole, Specialty};
 const ITEMS: usize = 200;
 const RATERS: usize = 50;
 
-fn pack() -> DomainPack {
-    let base = DomainPack::embedded_default().expect("pack");
-    let items: Vec<serde_json::Value> = (0..ITEMS)
-        .map(|i| {
-            let src = &base.items[i % base.items.len()];
-            serde_json::json!({ "id": format!("bench-{i:04}"), "kind": src.kind, "category": src.category,
-                                "text": format!("{} (variant {i})", src.text), "strata": src.strata })
-        })
-        .collect();
-    DomainPack::parse(
-        include_str!("../data/hyperhidrosis/pack.toml"),
-        include_str!("../data/hyperhidrosis/sources.json"),
-        include_str!("../data/hyperhidrosis/seed_facts.json"),
-        &serde_json::to_string(&items).expect("json"),
-    )
-    .expect("bench pack")
-}
-
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("coordinator.sqlite3");
-    let pack = pack();
+    let pack = testkit::pack_with_items(ITEMS);
     let models = [
         ("tuned", ModelRole::Candidate),
         ("stock", ModelRole::Baseline),

@@ -180,3 +180,24 @@ pub fn crashing_ggufs() -> Vec<CrashingGguf> {
         })
         .collect()
 }
+
+/// The embedded pack with its evaluation items replaced by `n` variants of
+/// them (`bench-00000`, … ; same kinds, categories and strata, texts
+/// suffixed "(variant i)"), for benchmarks of large studies.
+pub fn pack_with_items(n: usize) -> DomainPack {
+    let base = DomainPack::embedded_default().expect("the embedded pack");
+    let items: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let src = &base.items[i % base.items.len()];
+            serde_json::json!({ "id": format!("bench-{i:05}"), "kind": src.kind, "category": src.category,
+                                "text": format!("{} (variant {i})", src.text), "strata": src.strata })
+        })
+        .collect();
+    DomainPack::parse(
+        include_str!("../data/hyperhidrosis/pack.toml"),
+        include_str!("../data/hyperhidrosis/sources.json"),
+        include_str!("../data/hyperhidrosis/seed_facts.json"),
+        &serde_json::to_string(&items).expect("items as JSON"),
+    )
+    .expect("the benchmark pack")
+}

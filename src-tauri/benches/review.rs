@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use llm4sweat::DomainPack;
 use llm4sweat::store::RatingRow;
 use llm4sweat::testkit::{self, FakeModels};
 use llm4sweat::vocab::{AnswerLabel, ModelRole, Preference, Specialty};
@@ -18,24 +17,6 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn big_pack() -> DomainPack {
-    let base = DomainPack::embedded_default().expect("pack");
-    let items: Vec<serde_json::Value> = (0..ITEMS)
-        .map(|i| {
-            let src = &base.items[i % base.items.len()];
-            serde_json::json!({ "id": format!("bench-{i:05}"), "kind": src.kind, "category": src.category,
-                                "text": format!("{} (variant {i})", src.text), "strata": src.strata })
-        })
-        .collect();
-    DomainPack::parse(
-        include_str!("../../data/hyperhidrosis/pack.toml"),
-        include_str!("../../data/hyperhidrosis/sources.json"),
-        include_str!("../../data/hyperhidrosis/seed_facts.json"),
-        &serde_json::to_string(&items).expect("json"),
-    )
-    .expect("bench pack")
-}
-
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let paths = WorkspacePaths {
@@ -46,7 +27,7 @@ fn main() {
     let models: Vec<(&str, ModelRole)> = names.iter().map(|n| (*n, ModelRole::Baseline)).collect();
     testkit::workspace_with_answers(
         &paths.db,
-        &big_pack(),
+        &testkit::pack_with_items(ITEMS),
         FakeModels::LocalIn(dir.path()),
         &models,
         None,

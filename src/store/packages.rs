@@ -1030,6 +1030,88 @@ impl OwnAssignments {
     }
 }
 
+/// A rating or preference as it travels: what the merge rule compares.
+trait Versioned: Serialize {
+    fn uuid(&self) -> &str;
+    fn updated_at(&self) -> &str;
+    fn values_key(&self) -> String;
+}
+
+impl Versioned for TravellingRating {
+    fn uuid(&self) -> &str {
+        &self.uuid
+    }
+    fn updated_at(&self) -> &str {
+        &self.updated_at
+    }
+    fn values_key(&self) -> String {
+        TravellingRating::values_key(self)
+    }
+}
+
+impl Versioned for TravellingPreference {
+    fn uuid(&self) -> &str {
+        &self.uuid
+    }
+    fn updated_at(&self) -> &str {
+        &self.updated_at
+    }
+    fn values_key(&self) -> String {
+        TravellingPreference::values_key(self)
+    }
+}
+
+/// The merge rule for one `kind` (`rating`, `preference`): whether the
+/// file's version `incoming` is written over `here` (none, or the version in
+/// this workspace). New: yes. Same values: no. Otherwise the later
+/// `updated_at` wins, on equal times the greater values; a replaced version
+/// goes to the audit log (`KIND_replaced_by_merge`) and every disagreement is
+/// reported in `summary`, described as `what`.
+fn take_incoming<T: Versioned>(
+    tx: &Transaction<'_>,
+    actor: &Actor,
+    summary: &mut MergeSummary,
+    here: Option<&T>,
+    incoming: &T,
+    kind: &str,
+    what: &str,
+) -> Result<bool, StoreError> {
+    let Some(h) = here else {
+        summary.added += 1;
+        return Ok(true);
+    };
+    let (theirs, ours) = (incoming.values_key(), h.values_key());
+    if theirs == ours {
+        summary.unchanged += 1;
+        return Ok(false);
+    }
+    let newer = (incoming.updated_at(), theirs) > (h.updated_at(), ours);
+    if newer {
+        summary.updated += 1;
+        summary.disagreements.push(format!(
+            "{what}: the file's version ({}) replaced the one here ({})",
+            incoming.updated_at(),
+            h.updated_at()
+        ));
+        audit::append(
+            tx,
+            actor,
+            &format!("{kind}_replaced_by_merge"),
+            kind,
+            Some(h.uuid()),
+            &serde_json::json!({ "old": h, "new": incoming }),
+        )?;
+    } else {
+        summary.older += 1;
+        summary.disagreements.push(format!(
+            "{what}: the version here ({}) is kept over the file's ({})",
+            h.updated_at(),
+            incoming.updated_at()
+        ));
+    }
+    Ok(newer)
+}
+
 /// Merges `work` (see [`Store::merge_rater_work`]) inside `tx`.
 fn merge_work(
     tx: &Transaction<'_>,
@@ -1075,46 +1157,11 @@ fn merge_work(
             )
             .optional()
             .ctx("reading a rating")?;
-        let write = match &here {
-            None => {
-                summary.added += 1;
-                true
-            }
-            Some(h) if h.values_key() == r.values_key() => {
-                summary.unchanged += 1;
-                false
-            }
-            Some(h) => {
-                let newer = (r.updated_at.as_str(), r.values_key())
-                    > (h.updated_at.as_str(), h.values_key());
-                let what = format!(
-                    "rating of answer {} in assignment {}",
-                    r.answer, r.assignment
-                );
-                if newer {
-                    summary.updated += 1;
-                    summary.disagreements.push(format!(
-                        "{what}: the file's version ({}) replaced the one here ({})",
-                        r.updated_at, h.updated_at
-                    ));
-                    audit::append(
-                        tx,
-                        actor,
-                        "rating_replaced_by_merge",
-                        "rating",
-                        Some(&h.uuid),
-                        &serde_json::json!({ "old": h, "new": r }),
-                    )?;
-                } else {
-                    summary.older += 1;
-                    summary.disagreements.push(format!(
-                        "{what}: the version here ({}) is kept over the file's ({})",
-                        h.updated_at, r.updated_at
-                    ));
-                }
-                newer
-            }
-        };
+        let what = format!(
+            "rating of answer {} in assignment {}",
+            r.answer, r.assignment
+        );
+        let write = take_incoming(tx, actor, summary, here.as_ref(), r, "rating", &what)?;
         if write {
             cached_exec(tx,
                 "INSERT INTO ratings (assignment_id, generation_id, accuracy, appropriateness, empathy, harm,
@@ -1174,43 +1221,8 @@ fn merge_work(
             )
             .optional()
             .ctx("reading a preference")?;
-        let write = match &here {
-            None => {
-                summary.added += 1;
-                true
-            }
-            Some(h) if h.values_key() == p.values_key() => {
-                summary.unchanged += 1;
-                false
-            }
-            Some(h) => {
-                let newer = (p.updated_at.as_str(), p.values_key())
-                    > (h.updated_at.as_str(), h.values_key());
-                let what = format!("preference in assignment {}", p.assignment);
-                if newer {
-                    summary.updated += 1;
-                    summary.disagreements.push(format!(
-                        "{what}: the file's version ({}) replaced the one here ({})",
-                        p.updated_at, h.updated_at
-                    ));
-                    audit::append(
-                        tx,
-                        actor,
-                        "preference_replaced_by_merge",
-                        "preference",
-                        Some(&h.uuid),
-                        &serde_json::json!({ "old": h, "new": p }),
-                    )?;
-                } else {
-                    summary.older += 1;
-                    summary.disagreements.push(format!(
-                        "{what}: the version here ({}) is kept over the file's ({})",
-                        h.updated_at, p.updated_at
-                    ));
-                }
-                newer
-            }
-        };
+        let what = format!("preference in assignment {}", p.assignment);
+        let write = take_incoming(tx, actor, summary, here.as_ref(), p, "preference", &what)?;
         if write {
             cached_exec(tx,
                 "INSERT INTO preferences (assignment_id, verdict, preferred_generation_id, updated_at, uuid)
