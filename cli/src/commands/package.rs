@@ -165,10 +165,12 @@ pub fn run(cmd: PackageCommand, open: impl Fn() -> Result<Store>) -> Result<()> 
                 }
             }
             if failed > 0 {
+                if failed == files.len() {
+                    bail!("nothing merged: every file was refused (see above)");
+                }
                 bail!(
-                    "{failed} of {} file{} refused; the others are merged",
-                    files.len(),
-                    if files.len() == 1 { "" } else { "s" }
+                    "{failed} of {} files refused; the others are merged",
+                    files.len()
                 );
             }
         }
