@@ -94,7 +94,7 @@ pub fn normalise(text: &str) -> String {
 }
 
 /// The distinct shingles of a normalised text (slices of it).
-fn shingles(normalised: &str) -> HashSet<&str> {
+pub(crate) fn shingles(normalised: &str) -> HashSet<&str> {
     let bounds: Vec<usize> = normalised
         .char_indices()
         .map(|(i, _)| i)

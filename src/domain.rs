@@ -46,6 +46,10 @@ pub struct PackManifest {
     /// Prompt templates for augmentation.
     #[serde(default)]
     pub prompts: BTreeMap<String, String>,
+    /// How synthetic items are made (`[augment]`); absent: the pack cannot
+    /// be augmented.
+    #[serde(default)]
+    pub augment: Option<crate::augment::spec::AugmentSpec>,
 }
 
 /// A rating rubric.
@@ -476,6 +480,22 @@ impl DomainPack {
                     &f.id,
                     format!("cites unknown source {missing:?}"),
                 ));
+            }
+        }
+        if let Some(spec) = &self.manifest.augment {
+            let topics: HashSet<&str> = self.facts.iter().map(|f| f.topic.as_str()).collect();
+            crate::augment::spec::validate(
+                spec,
+                &self.manifest.categories,
+                &self.manifest.strata,
+                &topics,
+            )
+            .map_err(|(key, message)| invalid(MANIFEST, &key, message))?;
+            for name in ["vignette", "qa"] {
+                if let Some(t) = self.manifest.prompts.get(name) {
+                    crate::augment::prompt::check_template(t, &self.manifest.strata)
+                        .map_err(|m| invalid(MANIFEST, &format!("prompts.{name}"), m))?;
+                }
             }
         }
         let mut item_ids = HashSet::new();

@@ -160,6 +160,29 @@ pub fn open_backend(
     model: &ModelRecord,
     config: EngineConfig,
 ) -> Result<Box<dyn Backend>, GenerateError> {
+    open_backend_tuned(model, config, &RemoteTuning::default())
+}
+
+/// Limits of a remote backend that a caller may tighten; `None` keeps
+/// [`RemoteConfig::default`]'s value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteTuning {
+    /// Upper bound of one whole attempt, in seconds.
+    pub request_timeout_s: Option<u64>,
+    /// Longest silence between two pieces of an answer, in seconds.
+    pub idle_timeout_s: Option<u64>,
+    /// Retries after HTTP 429 and 5xx.
+    pub max_retries: Option<u32>,
+    /// First wait between retries, in milliseconds.
+    pub initial_backoff_ms: Option<u64>,
+}
+
+/// [`open_backend`], with a remote backend's limits set by `tuning`.
+pub fn open_backend_tuned(
+    model: &ModelRecord,
+    config: EngineConfig,
+    tuning: &RemoteTuning,
+) -> Result<Box<dyn Backend>, GenerateError> {
     match (model.path.as_deref(), model.endpoint_url.as_deref()) {
         (Some(path), _) => {
             let path = Path::new(path);
@@ -192,6 +215,18 @@ pub fn open_backend(
                 concurrency: config.n_parallel.max(1),
                 ..RemoteConfig::default()
             };
+            let defaults = cfg.clone();
+            let cfg = RemoteConfig {
+                request_timeout_s: tuning
+                    .request_timeout_s
+                    .unwrap_or(defaults.request_timeout_s),
+                idle_timeout_s: tuning.idle_timeout_s.unwrap_or(defaults.idle_timeout_s),
+                max_retries: tuning.max_retries.unwrap_or(defaults.max_retries),
+                initial_backoff_ms: tuning
+                    .initial_backoff_ms
+                    .unwrap_or(defaults.initial_backoff_ms),
+                ..defaults
+            };
             Ok(Box::new(RemoteBackend::new(cfg)?))
         }
         (None, None) => Err(GenerateError::MissingFile {
@@ -208,7 +243,17 @@ pub fn open_backend_noted(
     model: &ModelRecord,
     config: EngineConfig,
 ) -> Result<Box<dyn Backend>, GenerateError> {
-    let result = open_backend(model, config);
+    open_backend_noted_tuned(store, model, config, &RemoteTuning::default())
+}
+
+/// [`open_backend_noted`], with a remote backend's limits set by `tuning`.
+pub fn open_backend_noted_tuned(
+    store: &mut Store,
+    model: &ModelRecord,
+    config: EngineConfig,
+    tuning: &RemoteTuning,
+) -> Result<Box<dyn Backend>, GenerateError> {
+    let result = open_backend_tuned(model, config, tuning);
     note_load_result(store, model, &result);
     result
 }
@@ -349,6 +394,7 @@ pub fn run(
             .map(|i| GenerationRequest {
                 messages: chat_for(&i.text, &options.system_prompt),
                 params: options.params.clone(),
+                format: None,
             })
             .collect();
         let leases_cell = RefCell::new(&mut leases);

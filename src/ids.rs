@@ -66,3 +66,7 @@ row_id!(
     /// One stored answer.
     GenerationId
 );
+row_id!(
+    /// An augmentation run.
+    AugmentRunId
+);

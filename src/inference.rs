@@ -132,6 +132,29 @@ pub struct GenerationRequest {
     pub messages: Vec<ChatMessage>,
     /// How to sample.
     pub params: SamplingParams,
+    /// Structured output the answer must take; `None`: free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<OutputFormat>,
+}
+
+/// Structured output asked of a backend. Whatever the backend does with it,
+/// the caller still parses and validates the answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum OutputFormat {
+    /// A JSON value matching `schema` (a JSON Schema). The remote backend
+    /// sends it as `response_format: {"type": "json_schema", …}`; the local
+    /// backend turns it into a GBNF grammar that constrains sampling.
+    JsonSchema {
+        /// A short name for the schema (`[A-Za-z0-9_-]`, as the API asks).
+        name: String,
+        /// The schema.
+        schema: serde_json::Value,
+    },
+    /// Any JSON object: `response_format: {"type": "json_object"}` for a
+    /// server without JSON-schema support. The local backend constrains
+    /// nothing in this mode (it is always given the schema instead).
+    JsonObject,
 }
 
 /// Why a generation stopped.
@@ -202,6 +225,7 @@ pub enum InferenceError {
     },
     /// The chat could not be turned into a prompt.
     #[error("could not render the chat template: {0}")]
+    #[serde(with = "message_variant")]
     Template(String),
     /// The prompt does not fit the context window.
     #[error("the prompt has {prompt_tokens} tokens but the context holds {n_ctx}")]
@@ -213,7 +237,18 @@ pub enum InferenceError {
     },
     /// llama.cpp failed while decoding.
     #[error("llama.cpp failed: {0}")]
+    #[serde(with = "message_variant")]
     Engine(String),
+    /// The local engine could not constrain the answer to the requested JSON
+    /// schema: llama.cpp could not turn the schema into a grammar, or could
+    /// not follow the grammar. Only this request fails; the engine lives on.
+    #[error("could not constrain the answer to the JSON schema \"{schema}\": {reason}")]
+    Grammar {
+        /// The schema's name ([`OutputFormat::JsonSchema`]'s `name`).
+        schema: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The engine thread is gone (it panicked or was shut down).
     #[error("the inference engine stopped unexpectedly")]
     EngineGone,
@@ -262,6 +297,31 @@ pub enum InferenceError {
         /// The keyring entry that was checked.
         keyring_user: String,
     },
+}
+
+/// The serde form of the variants that carry a bare message. serde cannot
+/// write a string inside an internally tagged enum ("cannot serialize tagged
+/// newtype variant"), so they travel as `{"kind": "engine", "message": "…"}`.
+mod message_variant {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize)]
+    struct MessageRef<'a> {
+        message: &'a str,
+    }
+
+    #[derive(Deserialize)]
+    struct Message {
+        message: String,
+    }
+
+    pub fn serialize<S: Serializer>(message: &str, s: S) -> Result<S::Ok, S::Error> {
+        MessageRef { message }.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(Message::deserialize(d)?.message)
+    }
 }
 
 /// Receives streamed text: `(request index, piece)`.
@@ -325,5 +385,74 @@ pub fn sha256_hex(data: &[u8]) -> String {
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grammar_error_survives_the_trip_to_the_parent_process() {
+        let e = InferenceError::Grammar {
+            schema: "synthetic_question".into(),
+            reason: "llama.cpp refused it".into(),
+        };
+        let line = serde_json::to_string(&e).expect("serializes");
+        assert!(line.contains("\"kind\":\"grammar\""), "{line}");
+        let back: InferenceError = serde_json::from_str(&line).expect("deserializes");
+        assert!(
+            matches!(&back, InferenceError::Grammar { schema, .. } if schema == "synthetic_question"),
+            "{back:?}"
+        );
+        assert!(back.to_string().contains("synthetic_question"), "{back}");
+    }
+
+    #[test]
+    fn a_requests_output_format_travels_and_is_omitted_when_absent() {
+        let mut request = GenerationRequest {
+            messages: vec![ChatMessage::new(Role::User, "Q?")],
+            params: SamplingParams::default(),
+            format: None,
+        };
+        let line = serde_json::to_string(&request).expect("serializes");
+        assert!(!line.contains("format"), "{line}");
+        request.format = Some(OutputFormat::JsonSchema {
+            name: "item".into(),
+            schema: serde_json::json!({"type": "object", "properties": {"n": {"enum": ["a", 1.5]}}}),
+        });
+        let line = serde_json::to_string(&request).expect("serializes");
+        let back: GenerationRequest = serde_json::from_str(&line).expect("deserializes");
+        assert_eq!(back, request);
+        request.format = Some(OutputFormat::JsonObject);
+        let line = serde_json::to_string(&request).expect("serializes");
+        let back: GenerationRequest = serde_json::from_str(&line).expect("deserializes");
+        assert_eq!(back, request);
+    }
+
+    /// Regression: `Engine` and `Template` held a bare string, which serde
+    /// refuses to write in an internally tagged enum, so such an error in the
+    /// engine process broke its reply instead of reaching the parent.
+    #[test]
+    fn every_error_round_trips_through_json() {
+        let errors = [
+            InferenceError::Engine("decode failed".into()),
+            InferenceError::Template("unsupported template".into()),
+            InferenceError::EngineGone,
+            InferenceError::PromptTooLong {
+                prompt_tokens: 5,
+                n_ctx: 4,
+            },
+        ];
+        for e in errors {
+            let line = serde_json::to_string(&e).unwrap_or_else(|err| panic!("{e:?}: {err}"));
+            let back: InferenceError =
+                serde_json::from_str(&line).unwrap_or_else(|err| panic!("{line}: {err}"));
+            assert_eq!(back.to_string(), e.to_string(), "{line}");
+        }
+        assert_eq!(
+            serde_json::to_value(InferenceError::Engine("boom".into())).ok(),
+            Some(serde_json::json!({"kind": "engine", "message": "boom"}))
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! by a newer version of the program is refused rather than guessed at.
 
 mod audit;
+mod augment;
 mod corpus;
 mod generations;
 mod leases;
@@ -21,6 +22,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 pub use audit::Actor;
+pub use augment::{
+    AttemptCost, AugmentRunRecord, CitedFact, GeneratorProfile, ItemRevision, NewAugmentRun,
+    NewSyntheticItem, RejectionRecord, ReviewCounts, ReviewDecision, SyntheticItem,
+};
 pub use corpus::{ItemFilter, ItemRecord, LoadReport};
 pub use generations::{ExportRow, GenerationRecord, NewGeneration};
 pub use leases::{GenerationLeases, LEASE_TTL, LeaseClaim, LeaseHolder, LeaseRecord};
@@ -67,6 +72,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0006_stable_ids",
         include_str!("store/migrations/0006_stable_ids.sql"),
+    ),
+    (
+        "0007_augmentation",
+        include_str!("store/migrations/0007_augmentation.sql"),
     ),
 ];
 
@@ -464,6 +473,12 @@ pub enum Table {
     Preferences,
     /// Imported packages and ratings files.
     PackageImports,
+    /// Augmentation runs.
+    AugmentRuns,
+    /// Refused generator answers.
+    AugmentRejections,
+    /// Experts' edits of items.
+    ItemRevisions,
 }
 
 impl Table {
@@ -481,6 +496,9 @@ impl Table {
             Table::Ratings => "ratings",
             Table::Preferences => "preferences",
             Table::PackageImports => "package_imports",
+            Table::AugmentRuns => "augment_runs",
+            Table::AugmentRejections => "augment_rejections",
+            Table::ItemRevisions => "item_revisions",
             Table::AuditLog => "audit_log",
         }
     }

@@ -1,19 +1,24 @@
 //! Fixtures shared by the integration tests, the desktop's command-layer
 //! tests and the review benchmark (behind the `testkit` feature, never in a
 //! release build): a workspace whose models have already answered items, as
-//! after a generation run, without running a model; and GGUF files that
-//! llama.cpp loads or aborts on.
+//! after a generation run, without running a model; synthetic items awaiting
+//! an expert, as after an augmentation run; and GGUF files that llama.cpp
+//! loads or aborts on.
+
+pub mod generator;
 
 use std::path::Path;
 
 use crate::domain::DomainPack;
 use crate::generate::params_hash;
+use crate::ids::AugmentRunId;
 use crate::ids::ItemId;
 use crate::inference::SamplingParams;
 use crate::store::{
-    Actor, ItemFilter, ModelRecord, NewGeneration, NewLocalModel, NewRemoteModel, Store, StoreError,
+    Actor, AttemptCost, ItemFilter, ModelRecord, NewAugmentRun, NewGeneration, NewLocalModel,
+    NewRemoteModel, NewSyntheticItem, Store, StoreError,
 };
-use crate::vocab::ModelRole;
+use crate::vocab::{AugmentStatus, ItemKind, ModelRole, RejectReason};
 
 /// A fixture could not be built.
 pub type FixtureError = Box<dyn std::error::Error + Send + Sync>;
@@ -143,6 +148,126 @@ pub fn workspace_with_answers(
         text,
     )?;
     Ok((store, registered))
+}
+
+/// Stores `n` synthetic items pending review, as a completed augmentation
+/// run of `generator` over `pack` would (without asking any model): a run
+/// row whose settings name the pack's quota axes, so the balance report
+/// reads it; items planned by the run's own quota rule, each citing two seed
+/// facts of its category, with texts and answers inside the pack's bounds;
+/// tokens and a cost per item. Returns the run and the items' external ids.
+pub fn seed_synthetic_items(
+    store: &mut Store,
+    pack: &DomainPack,
+    generator: &ModelRecord,
+    n: u64,
+) -> Result<(AugmentRunId, Vec<String>), FixtureError> {
+    use crate::augment::{quota, run};
+    let spec = run::ready_spec(pack)?;
+    let axes = run::quota_axes(pack, spec);
+    let seed = 7;
+    let run_id = store.create_augment_run(&NewAugmentRun {
+        generator_id: generator.id,
+        requested: n,
+        max_attempts: n + 2,
+        seed,
+        config: serde_json::json!({
+            "pack": { "id": pack.manifest.id, "version": pack.manifest.version },
+            "generator": { "name": generator.name },
+            "axes": axes,
+            "fixture": "testkit::seed_synthetic_items",
+        }),
+    })?;
+    let existing = store.synthetic_cells(None)?;
+    let cells = quota::plan(&axes, &existing, n as usize, seed);
+    let mut ids = Vec::new();
+    for (attempt, cell) in cells.iter().enumerate() {
+        let category = cell.get("category").cloned().unwrap_or_default();
+        let kind = match cell.get("kind").map(String::as_str) {
+            Some("vignette") => ItemKind::Vignette,
+            _ => ItemKind::Question,
+        };
+        let topics = spec.category_topics.get(&category);
+        let facts: Vec<String> = pack
+            .facts
+            .iter()
+            .filter(|f| topics.is_none_or(|t| t.contains(&f.topic)))
+            .skip(attempt % 3)
+            .take(2)
+            .map(|f| f.id.clone())
+            .collect();
+        let value = |axis: &str| {
+            cell.get(axis)
+                .map_or_else(|| "unspecified".to_owned(), |v| v.replace('_', " "))
+        };
+        let person = match cell.get("sex").map(String::as_str) {
+            Some("female") => "a woman",
+            Some("male") => "a man",
+            _ => "a patient",
+        };
+        let text = format!(
+            "Synthetic item {attempt}: I am {person} in the {age} age group with {site} sweating \
+             ({severity}). What should I know about {intent}?",
+            age = value("age_group"),
+            severity = value("severity"),
+            site = value("site"),
+            intent = value("intent"),
+        );
+        let answer = format!(
+            "Reference answer {attempt}: primary focal hyperhidrosis is common and treatable. \
+             Start with a strong antiperspirant, and see a doctor if it does not help or if \
+             the sweating is new, one-sided or comes with other symptoms."
+        );
+        let item = NewSyntheticItem {
+            kind,
+            category,
+            text,
+            answer,
+            strata: run::stratum_values(cell),
+            facts: facts.clone(),
+            provenance: serde_json::json!({
+                "generator": generator.name,
+                "run": run_id.0,
+                "attempt": attempt,
+                "offered_facts": facts,
+            }),
+        };
+        let cost = AttemptCost {
+            prompt_tokens: 900,
+            completion_tokens: 250,
+            usd: 0.0004,
+        };
+        ids.push(store.store_synthetic_item(run_id, attempt as u64, &item, cost)?);
+    }
+    // Two refused answers, so that the run has rejection reasons to show.
+    for (k, (reason, detail)) in [
+        (
+            RejectReason::InvalidJson,
+            "expected value at line 1 column 1",
+        ),
+        (RejectReason::NoFacts, "the item cites no seed fact"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let cost = AttemptCost {
+            prompt_tokens: 900,
+            completion_tokens: 40,
+            usd: 0.0002,
+        };
+        let cell = cells.first().map(run::stratum_values).unwrap_or_default();
+        store.store_augment_rejection(
+            run_id,
+            n + k as u64,
+            reason,
+            detail,
+            &cell,
+            "not an item",
+            cost,
+        )?;
+    }
+    store.finish_augment_session(run_id, AugmentStatus::Completed, 1.5 * n as f64)?;
+    Ok((run_id, ids))
 }
 
 /// A GGUF file whose header reads as sound but that llama.cpp (the version

@@ -301,6 +301,62 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Why a generator's answer did not become a synthetic item.
+    RejectReason, "rejection reason" {
+        /// The backend failed (HTTP error after its retries, timeout,
+        /// dropped connection, engine error).
+        BackendError = "backend_error",
+        /// The answer was empty.
+        Empty = "empty",
+        /// The answer was far longer than any item (or cut off at the
+        /// token limit).
+        TooLong = "too_long",
+        /// The answer was not JSON.
+        InvalidJson = "invalid_json",
+        /// JSON, but not the schema.
+        Schema = "schema",
+        /// A text outside the pack's length bounds.
+        Length = "length",
+        /// Not in the pack's language.
+        Language = "language",
+        /// No fact cited.
+        NoFacts = "no_facts",
+        /// A cited fact that was not offered.
+        UnofferedFact = "unoffered_fact",
+        /// A red-flag rule of the pack was ignored.
+        RedFlag = "red_flag",
+        /// A copy or near-copy of an evaluation item.
+        EvalLeak = "eval_leak",
+        /// A near-duplicate of an item already in the pool.
+        Duplicate = "duplicate",
+    }
+}
+
+vocabulary! {
+    /// The state of an augmentation run.
+    AugmentStatus, "augmentation run status" {
+        /// Started and not finished (or killed: a rerun resumes it).
+        Running = "running",
+        /// Its quota is filled.
+        Completed = "completed",
+        /// Cancelled by the user; a rerun resumes it.
+        Cancelled = "cancelled",
+        /// It used its attempt budget before filling its quota.
+        Exhausted = "exhausted",
+    }
+}
+
+vocabulary! {
+    /// Which structured-output mode a generator's server accepts.
+    OutputMode, "structured output mode" {
+        /// `response_format` with a JSON schema.
+        JsonSchema = "json_schema",
+        /// `response_format: json_object` (the schema only in the prompt).
+        JsonObject = "json_object",
+    }
+}
+
+vocabulary! {
     /// What a model is for.
     ModelRole, "model role" {
         /// The model under evaluation (a fine-tuned one).
@@ -442,6 +498,18 @@ mod tests {
         for (column, expected) in cases {
             assert_eq!(check(column), expected, "{column}");
         }
+        let augmentation = include_str!("store/migrations/0007_augmentation.sql");
+        let check7 = |column: &str| -> Vec<String> {
+            let needle = format!("{column} IN (");
+            let rest = &augmentation[augmentation.find(&needle).expect(column) + needle.len()..];
+            rest[..rest.find(')').expect(")")]
+                .split(',')
+                .map(|w| w.trim().trim_matches('\'').to_owned())
+                .collect()
+        };
+        assert_eq!(check7("reason"), words(RejectReason::ALL));
+        assert_eq!(check7("output_mode"), words(OutputMode::ALL));
+        assert_eq!(check7("status"), words(AugmentStatus::ALL));
         // `status IN (` occurs for rounds, studies and assignments, in that order.
         let statuses: Vec<&str> = sql
             .match_indices("status IN (")

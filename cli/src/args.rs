@@ -51,6 +51,10 @@ pub enum Command {
     /// machine, return the ratings, merge the returned files.
     #[command(subcommand)]
     Package(PackageCommand),
+    /// Synthetic items from the cited seed corpus: run a generator, see the
+    /// balance and the rejections, and review (approve, edit, reject) items.
+    #[command(subcommand)]
+    Augment(AugmentCommand),
     /// Retraining rounds: build a checked dataset, fine-tune, export, import.
     #[command(subcommand)]
     Round(RoundCommand),
@@ -570,4 +574,124 @@ pub struct BenchArgs {
 /// Parses a vocabulary word for clap, with the core's message for an unknown one.
 pub fn parse_word<T: std::str::FromStr<Err = UnknownWord>>(s: &str) -> Result<T, String> {
     s.parse().map_err(|e: UnknownWord| e.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AugmentCommand {
+    /// Ask a generator for COUNT balanced, grounded items (each committed as
+    /// it is accepted; rerunning resumes an unfinished run of the generator).
+    Run(AugmentRunArgs),
+    /// Runs with their counts, cost and balance (or one run in detail).
+    Status {
+        /// One run's id (default: every run, then the pool's balance).
+        #[arg(long)]
+        run: Option<i64>,
+        /// List this many of the run's rejections.
+        #[arg(long, default_value_t = 0)]
+        rejections: u64,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one synthetic item with its cited facts and provenance, or the
+    /// review queue.
+    Show {
+        /// Item id (`syn-…`); default: the next pending items.
+        item: Option<String>,
+        /// How many pending items to list.
+        #[arg(long, default_value_t = 10)]
+        limit: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve pending items (optionally with a corrected text and answer).
+    Approve {
+        /// Item ids.
+        #[arg(required = true)]
+        items: Vec<String>,
+        /// Who approves (an expert's name).
+        #[arg(long)]
+        expert: String,
+        /// Corrected vignette or question (one item only; the original is kept).
+        #[arg(long, requires = "answer")]
+        text: Option<String>,
+        /// Corrected reference answer (with --text).
+        #[arg(long, requires = "text")]
+        answer: Option<String>,
+        /// A domain pack folder (default: the built-in pack).
+        #[arg(long, value_name = "DIR")]
+        pack: Option<PathBuf>,
+    },
+    /// Reject pending items, saying why.
+    Reject {
+        /// Item ids.
+        #[arg(required = true)]
+        items: Vec<String>,
+        /// Who rejects (an expert's name).
+        #[arg(long)]
+        expert: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Set a generator's prices for the cost accounting.
+    Price {
+        /// The generator model.
+        #[arg(long)]
+        generator: String,
+        /// US dollars per million prompt tokens.
+        #[arg(long)]
+        input: f64,
+        /// US dollars per million completion tokens.
+        #[arg(long)]
+        output: f64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AugmentRunArgs {
+    /// The generator: a registered model (local GGUF or remote endpoint).
+    #[arg(long)]
+    pub generator: String,
+    /// Items wanted.
+    #[arg(long, default_value_t = 50)]
+    pub count: u64,
+    /// The run's seed (quotas, fact samples, sampling).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Most answers to ask for (default: 3 per item wanted, plus 10).
+    #[arg(long)]
+    pub max_attempts: Option<u64>,
+    /// Start a new run even when this generator has an unfinished one.
+    #[arg(long)]
+    pub new: bool,
+    /// Requests in flight at once (remote) or sequences decoded together (local).
+    #[arg(long)]
+    pub concurrency: Option<u32>,
+    /// Give up on one remote request after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Retries of a remote request after HTTP 429 or 5xx.
+    #[arg(long)]
+    pub retries: Option<u32>,
+    /// First wait between retries, in milliseconds (doubled each time; a
+    /// Retry-After header wins).
+    #[arg(long, value_name = "MS")]
+    pub backoff_ms: Option<u64>,
+    /// Temperature.
+    #[arg(long)]
+    pub temperature: Option<f32>,
+    /// Maximum tokens per answer.
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// CPU threads for a local generator.
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// A domain pack folder (default: the built-in pack).
+    #[arg(long, value_name = "DIR")]
+    pub pack: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -1,6 +1,7 @@
 //! The commands, one module per group. Each takes its parsed arguments, calls
 //! the core library, and prints through [`crate::print`].
 
+pub mod augment;
 pub mod bench;
 pub mod chat;
 pub mod export;
@@ -20,8 +21,18 @@ pub fn open_backend(
     record: &llm4sweat::store::ModelRecord,
     cfg: llm4sweat::inference::local::EngineConfig,
 ) -> anyhow::Result<Box<dyn llm4sweat::Backend>> {
+    open_backend_tuned(store, record, cfg, &Default::default())
+}
+
+/// [`open_backend`] with a remote backend's limits set by `tuning`.
+pub fn open_backend_tuned(
+    store: &mut llm4sweat::store::Store,
+    record: &llm4sweat::store::ModelRecord,
+    cfg: llm4sweat::inference::local::EngineConfig,
+    tuning: &llm4sweat::generate::RemoteTuning,
+) -> anyhow::Result<Box<dyn llm4sweat::Backend>> {
     use llm4sweat::generate::{self, GenerateError};
-    generate::open_backend_noted(store, record, cfg).map_err(|e| match e {
+    generate::open_backend_noted_tuned(store, record, cfg, tuning).map_err(|e| match e {
         GenerateError::MissingFile { .. } => anyhow::anyhow!(
             "{e}\nhint: run `llm4sweat models fetch {}` or `llm4sweat models add PATH --name {}`",
             record.name,

@@ -81,6 +81,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Rater(cmd) => commands::rater::run(cmd, open),
         Command::Study(cmd) => commands::study::run(cmd, cli.quiet, open),
         Command::Package(cmd) => commands::package::run(cmd, open),
+        Command::Augment(cmd) => commands::augment::run(cmd, cli.quiet, open),
         Command::Round(cmd) => commands::round::run(cmd, &paths, cli.quiet, open),
         Command::Chat(args) => commands::chat::chat(args, open),
         Command::Bench(args) => commands::bench::bench(args, open),

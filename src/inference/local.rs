@@ -6,8 +6,11 @@
 //! The worker decodes several requests at once in one llama.cpp batch
 //! (continuous batching: a finished sequence's slot is refilled right away).
 
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -21,11 +24,13 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use serde::{Deserialize, Serialize};
 
 use super::{
     Backend, BackendInfo, ChatMessage, DoneSink, FinishReason, GenerationOutput, GenerationRequest,
-    InferenceError, Role, TokenSink, sha256_hex,
+    InferenceError, OutputFormat, Role, TokenSink, sha256_hex,
 };
 use crate::progress::CancelToken;
 
@@ -421,6 +426,7 @@ fn worker_main(
         info: info.clone(),
         config,
         n_parallel,
+        grammars: RefCell::new(GrammarCache::default()),
     };
     if ready.send(Ok(info)).is_err() {
         return;
@@ -454,6 +460,107 @@ struct Worker<'m> {
     info: LoadedModelInfo,
     config: EngineConfig,
     n_parallel: u32,
+    grammars: RefCell<GrammarCache>,
+}
+
+/// How many converted schemas the engine remembers. The requests of one
+/// augmentation batch share a few schemas (they differ only in the offered
+/// fact ids), so a small cache converts each once; it stays small because
+/// every batch brings new fact ids.
+const GRAMMAR_CACHE_SIZE: usize = 64;
+
+/// GBNF grammars converted from JSON schemas, by the schema's JSON text,
+/// failures included (a batch of one bad schema is refused once, not per
+/// request). The oldest schema is forgotten first.
+#[derive(Default)]
+struct GrammarCache {
+    by_schema: HashMap<String, Result<Rc<str>, String>>,
+    order: VecDeque<String>,
+}
+
+impl GrammarCache {
+    /// The grammar for `schema` (JSON text), converted on first use.
+    fn gbnf(&mut self, schema: &str) -> Result<Rc<str>, String> {
+        if let Some(hit) = self.by_schema.get(schema) {
+            return hit.clone();
+        }
+        let converted = llama_cpp_2::json_schema_to_grammar(schema)
+            .map(Rc::from)
+            .map_err(|e| {
+                format!(
+                    "llama.cpp could not convert it to a grammar ({e}); the schema is invalid \
+                     or uses what llama.cpp's converter does not support (an unresolved $ref, \
+                     an unsupported regex pattern)"
+                )
+            });
+        if self.order.len() >= GRAMMAR_CACHE_SIZE
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.by_schema.remove(&oldest);
+        }
+        self.order.push_back(schema.to_owned());
+        self.by_schema.insert(schema.to_owned(), converted.clone());
+        converted
+    }
+}
+
+/// A sequence's sampler: the chain of the request's sampling parameters and,
+/// when it asked for a JSON schema, the grammar that constrains it.
+///
+/// The grammar is kept beside the chain, not in it, as llama.cpp's own
+/// `common_sampler` does: the chain samples as usual, and only when the grammar
+/// rejects the token is the step redone with the grammar applied to the whole
+/// vocabulary before the chain. Inside a JSON string nearly every token is
+/// allowed, so most steps check one token instead of the whole vocabulary.
+struct SequenceSampler {
+    chain: LlamaSampler,
+    grammar: Option<Grammar>,
+}
+
+/// A grammar sampler and the schema it came from (for error messages).
+struct Grammar {
+    sampler: LlamaSampler,
+    schema: String,
+}
+
+impl SequenceSampler {
+    /// Samples the token at logits `idx` and accepts it into the chain (and
+    /// the grammar). A grammar that cannot accept the token is an error for
+    /// this sequence only.
+    fn sample(&mut self, ctx: &LlamaContext<'_>, idx: i32) -> Result<LlamaToken, InferenceError> {
+        let Some(grammar) = self.grammar.as_mut() else {
+            // llama_sampler_sample applies the chain and accepts the token.
+            return Ok(self.chain.sample(ctx, idx));
+        };
+        let error = |schema: &str, reason: &str| InferenceError::Grammar {
+            schema: schema.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut candidates = ctx.token_data_array_ith(idx);
+        candidates.apply_sampler(&mut self.chain);
+        let mut token = candidates
+            .selected_token()
+            .ok_or_else(|| error(&grammar.schema, "the sampler chose no token"))?;
+        let mut single =
+            LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 1.0, 0.0)], false);
+        single.apply_sampler(&mut grammar.sampler);
+        if single.data[0].logit() == f32::NEG_INFINITY {
+            let mut candidates = ctx.token_data_array_ith(idx);
+            candidates.apply_sampler(&mut grammar.sampler);
+            candidates.apply_sampler(&mut self.chain);
+            token = candidates.selected_token().ok_or_else(|| {
+                error(&grammar.schema, "the grammar allows no token at this point")
+            })?;
+        }
+        grammar.sampler.try_accept(token).map_err(|e| {
+            error(
+                &grammar.schema,
+                &format!("the grammar could not accept token {} ({e})", token.0),
+            )
+        })?;
+        self.chain.accept(token);
+        Ok(token)
+    }
 }
 
 /// One sequence being decoded.
@@ -469,7 +576,7 @@ struct Slot {
     next: Option<LlamaToken>,
     /// Index of this slot's logits in the last batch.
     logits_index: Option<i32>,
-    sampler: LlamaSampler,
+    sampler: SequenceSampler,
     decoder: encoding_utf8::Decoder,
     text: String,
     /// Bytes of `text` already streamed as tokens.
@@ -544,7 +651,41 @@ impl<'m> Worker<'m> {
         }
     }
 
-    fn sampler(&self, p: &super::SamplingParams) -> LlamaSampler {
+    /// The sampler of `request`: its sampling chain and, for
+    /// [`OutputFormat::JsonSchema`], the grammar of the schema.
+    /// [`OutputFormat::JsonObject`] constrains nothing here (callers always
+    /// give the local engine the schema).
+    fn sampler(&self, request: &GenerationRequest) -> Result<SequenceSampler, InferenceError> {
+        let grammar = match &request.format {
+            Some(OutputFormat::JsonSchema { name, schema }) => {
+                let refused = |reason: String| InferenceError::Grammar {
+                    schema: name.clone(),
+                    reason,
+                };
+                let gbnf = self
+                    .grammars
+                    .borrow_mut()
+                    .gbnf(&schema.to_string())
+                    .map_err(refused)?;
+                let sampler = LlamaSampler::grammar(self.model, &gbnf, "root").map_err(|e| {
+                    refused(format!(
+                        "llama.cpp could not load the grammar converted from it ({e})"
+                    ))
+                })?;
+                Some(Grammar {
+                    sampler,
+                    schema: name.clone(),
+                })
+            }
+            Some(OutputFormat::JsonObject) | None => None,
+        };
+        Ok(SequenceSampler {
+            chain: self.chain(&request.params),
+            grammar,
+        })
+    }
+
+    fn chain(&self, p: &super::SamplingParams) -> LlamaSampler {
         let mut chain = Vec::new();
         if p.repeat_penalty != 1.0 {
             chain.push(LlamaSampler::penalties(
@@ -663,11 +804,19 @@ impl<'m> Worker<'m> {
                 }
                 return Ok(());
             }
-            // Refill free slots.
+            // Refill free slots. A request whose grammar cannot be built ends
+            // here with its error, and the next one takes the slot.
             for (seq, slot) in slots.iter_mut().enumerate() {
-                if slot.is_none()
+                while slot.is_none()
                     && let Some(i) = queue.pop_front()
                 {
+                    let sampler = match self.sampler(&requests[i]) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            emit(Event::Done(i, Err(e)));
+                            continue;
+                        }
+                    };
                     let tokens = prepared[i].take().unwrap_or_default();
                     let _ = ctx.clear_kv_cache_seq(Some(seq as u32), None, None);
                     let params = &requests[i].params;
@@ -679,7 +828,7 @@ impl<'m> Worker<'m> {
                         pos: 0,
                         next: None,
                         logits_index: None,
-                        sampler: self.sampler(params),
+                        sampler,
                         decoder: Default::default(),
                         text: String::new(),
                         streamed: 0,
@@ -741,7 +890,16 @@ impl<'m> Worker<'m> {
                 let Some(idx) = slot.logits_index else {
                     continue;
                 };
-                let token = slot.sampler.sample(ctx, idx);
+                let token = match slot.sampler.sample(ctx, idx) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let _ = ctx.clear_kv_cache_seq(Some(slot.seq_id as u32), None, None);
+                        let request = slot.request;
+                        *entry = None;
+                        emit(Event::Done(request, Err(e)));
+                        continue;
+                    }
+                };
                 let now = Instant::now();
                 slot.first_token_at.get_or_insert(now);
                 let end = !ignore_eog && vocab.is_eog(token);
@@ -831,6 +989,7 @@ impl<'m> Worker<'m> {
                 seed: i,
                 ..Default::default()
             },
+            format: None,
         };
         let requests: Vec<_> = (0..n_parallel).map(request).collect();
         let prepared: Vec<_> = requests

@@ -100,7 +100,13 @@ pub fn create_study(
     }
     let filter = ItemFilter {
         category: spec.category.clone(),
-        split: None,
+        // Only the evaluation set is reviewed, unless items are named:
+        // synthetic items waiting in the pool are not study material.
+        split: if spec.item_ids.is_some() {
+            None
+        } else {
+            Some(crate::vocab::ItemSplit::Eval)
+        },
         limit: if spec.item_ids.is_some() {
             None
         } else {

@@ -1,11 +1,14 @@
 //! The llama.cpp engine on the real SmolLM2-135M-Instruct GGUF.
 
+use llm4sweat::augment::schema::{item_schema, parse_item, schema_name};
 use llm4sweat::gguf;
 use llm4sweat::inference::local::{EngineConfig, LocalEngine, PromptFormat};
 use llm4sweat::inference::{
-    Backend, ChatMessage, FinishReason, GenerationRequest, InferenceError, Role, SamplingParams,
+    Backend, ChatMessage, FinishReason, GenerationOutput, GenerationRequest, InferenceError,
+    OutputFormat, Role, SamplingParams,
 };
 use llm4sweat::progress::CancelToken;
+use llm4sweat::vocab::ItemKind;
 
 use crate::util::{gemma, smollm2};
 
@@ -31,6 +34,7 @@ fn request(question: &str, seed: u32, max_tokens: u32) -> GenerationRequest {
             max_tokens,
             ..SamplingParams::default()
         },
+        format: None,
     }
 }
 
@@ -223,6 +227,156 @@ fn a_model_without_a_template_uses_the_plain_fallback_and_stops_at_the_next_ques
         out.finish_reason,
         FinishReason::Stop,
         "greedy Gemma goes on to a next question here: {:?}",
+        out.text
+    );
+}
+
+/// Seed facts offered to the constrained requests: `(id, statement)`.
+const FACTS: [(&str, &str); 3] = [
+    (
+        "tx-ionto-01",
+        "Tap-water iontophoresis passes a mild electric current through water to reduce sweating of the palms and soles; it is done several times a week at first.",
+    ),
+    (
+        "tx-alcl-01",
+        "Aluminium chloride antiperspirants applied at night to dry skin are a usual first treatment for underarm sweating; skin irritation is the most common side effect.",
+    ),
+    (
+        "psy-01",
+        "Hyperhidrosis often causes embarrassment and social anxiety, and many people avoid handshakes or hide their hands.",
+    ),
+];
+
+/// An augmentation-style request for one question item, constrained by the
+/// item schema of the offered facts.
+fn item_request(seed: u32) -> GenerationRequest {
+    let offered: Vec<String> = FACTS.iter().map(|(id, _)| (*id).to_owned()).collect();
+    let facts: String = FACTS
+        .iter()
+        .map(|(id, statement)| format!("[{id}] {statement}\n"))
+        .collect();
+    GenerationRequest {
+        messages: vec![
+            ChatMessage::new(
+                Role::System,
+                "You write short synthetic patient questions with answers, as JSON.",
+            ),
+            ChatMessage::new(
+                Role::User,
+                format!(
+                    "Facts:\n{facts}\nWrite ONE short question a patient with sweaty hands might ask, \
+                     and a short answer (two sentences) using only these facts. Return a single JSON \
+                     object and nothing else, with exactly these keys: \"question\" (string), \
+                     \"answer\" (string), \"used_facts\" (array of the fact ids you used, such as \
+                     \"tx-ionto-01\")."
+                ),
+            ),
+        ],
+        params: SamplingParams {
+            temperature: 0.8,
+            seed,
+            max_tokens: 384,
+            ..SamplingParams::default()
+        },
+        format: Some(OutputFormat::JsonSchema {
+            name: schema_name(ItemKind::Question).into(),
+            schema: item_schema(ItemKind::Question, &offered),
+        }),
+    }
+}
+
+/// Runs `requests` as one batch and returns every result, by index.
+fn run_batch(
+    e: &LocalEngine,
+    requests: &[GenerationRequest],
+) -> Vec<Result<GenerationOutput, InferenceError>> {
+    let mut results: Vec<Option<Result<GenerationOutput, InferenceError>>> =
+        vec![None; requests.len()];
+    e.generate_batch(
+        requests,
+        &mut |_, _| {},
+        &mut |i, r| {
+            assert!(results[i].is_none(), "request {i} finished twice");
+            results[i] = Some(r);
+        },
+        &CancelToken::new(),
+    );
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.unwrap_or_else(|| panic!("request {i} never finished")))
+        .collect()
+}
+
+/// With the item schema as a grammar, even the 135M model writes only
+/// parseable items that cite offered facts: every answer that ends by itself
+/// parses strictly, and most do end by themselves.
+#[test]
+fn a_json_schema_grammar_makes_every_finished_answer_a_valid_item() {
+    let e = engine(3);
+    let requests: Vec<_> = (1..=5).map(item_request).collect();
+    let offered: Vec<&str> = FACTS.iter().map(|(id, _)| *id).collect();
+    let mut stopped = 0;
+    for (i, result) in run_batch(&e, &requests).into_iter().enumerate() {
+        let out = result.unwrap_or_else(|err| panic!("request {i}: {err}"));
+        assert!(out.completion_tokens > 0, "request {i}");
+        // Shown when the test fails.
+        eprintln!("request {i}: {:?}, {:?}", out.finish_reason, out.text);
+        if out.finish_reason != FinishReason::Stop {
+            assert_eq!(out.finish_reason, FinishReason::Length, "request {i}");
+            continue;
+        }
+        stopped += 1;
+        let item = parse_item(ItemKind::Question, &out.text)
+            .unwrap_or_else(|err| panic!("request {i}: {err:?} in {:?}", out.text));
+        assert!(!item.used_facts.is_empty(), "request {i}: {:?}", out.text);
+        for id in &item.used_facts {
+            assert!(
+                offered.contains(&id.as_str()),
+                "request {i} cites {id}, which was not offered: {:?}",
+                out.text
+            );
+        }
+    }
+    assert!(
+        stopped >= 4,
+        "only {stopped} of 5 answers ended by themselves within 384 tokens"
+    );
+}
+
+/// A schema llama.cpp cannot convert fails that request alone, with the
+/// schema's name, in the same batch as a request that then answers, and the
+/// engine answers the next constrained request too.
+#[test]
+fn an_invalid_schema_is_a_grammar_error_and_the_engine_keeps_working() {
+    let e = engine(1);
+    let mut bad = item_request(1);
+    bad.format = Some(OutputFormat::JsonSchema {
+        name: "broken_schema".into(),
+        schema: serde_json::json!({"$ref": "#/definitions/nowhere"}),
+    });
+    let plain = request("Do sweaty palms run in families?", 2, 8);
+    let results = run_batch(&e, &[bad.clone(), plain, bad]);
+    for i in [0, 2] {
+        match &results[i] {
+            Err(err @ InferenceError::Grammar { schema, reason }) => {
+                assert_eq!(schema, "broken_schema");
+                assert!(reason.contains("grammar"), "{reason}");
+                assert!(err.to_string().contains("broken_schema"), "{err}");
+            }
+            other => panic!("request {i}: expected a grammar error, got {other:?}"),
+        }
+    }
+    let answered = results[1].as_ref().expect("the plain request answers");
+    assert!(answered.completion_tokens > 0);
+    let mut next = item_request(3);
+    next.params.max_tokens = 24;
+    let out = e
+        .generate(&next, &mut |_| {}, &CancelToken::new())
+        .expect("the engine still answers constrained requests");
+    assert!(
+        out.text.trim_start().starts_with('{'),
+        "constrained output starts a JSON object: {:?}",
         out.text
     );
 }

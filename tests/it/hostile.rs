@@ -127,7 +127,7 @@ fn hostile_pack_files_are_refused_without_echoing_them() {
         ),
         (
             pack_copy(dir, "negative", |p| {
-                replace_in(&p.join("pack.toml"), "version = 1", "version = -3");
+                replace_in(&p.join("pack.toml"), "version = 2", "version = -3");
             }),
             "the pack version must be 1 or more, got -3",
         ),
@@ -228,16 +228,16 @@ fn gguf_files_llama_cpp_aborts_on_are_refused_naming_the_key() {
 fn a_pack_version_never_goes_backwards() {
     let ws = Workspace::new();
     let dir = ws.dir.path();
-    let v2 = pack_copy(dir, "v2", |p| {
-        replace_in(&p.join("pack.toml"), "version = 1", "version = 2")
+    let v3 = pack_copy(dir, "v3", |p| {
+        replace_in(&p.join("pack.toml"), "version = 2", "version = 3")
     });
-    ws.ok(&["init", "--pack", v2.to_str().expect("utf-8")]);
+    ws.ok(&["init", "--pack", v3.to_str().expect("utf-8")]);
     let v1 = pack_copy(dir, "v1", |_| {});
     let out = ws.run(&["init", "--pack", v1.to_str().expect("utf-8")]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("holds version 2") && stderr.contains("never goes backwards"),
+        stderr.contains("holds version 3") && stderr.contains("never goes backwards"),
         "{stderr}"
     );
 }

@@ -43,6 +43,7 @@ fn request() -> GenerationRequest {
             seed: 7,
             ..SamplingParams::default()
         },
+        format: None,
     }
 }
 

@@ -157,6 +157,24 @@ impl Reply {
     }
 }
 
+/// Computes the reply to a request from the request and its connection's
+/// number (0, 1, …), for servers whose answers depend on what was asked.
+pub type Responder = Arc<dyn Fn(&RecordedRequest, usize) -> Reply + Send + Sync>;
+
+/// Where a connection's reply comes from.
+enum Script {
+    /// The next scripted reply.
+    Fixed(VecDeque<Reply>),
+    /// Computed from the request.
+    Dynamic(Responder),
+}
+
+/// A connection's reply: ready, or computed once the request is read.
+enum Pending {
+    Ready(Reply),
+    Compute(Responder, usize),
+}
+
 /// A request the server received.
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
@@ -211,6 +229,17 @@ impl StubServer {
     /// Starts a server on a free loopback port that answers with `script`,
     /// one reply per connection, in order.
     pub fn start(script: Vec<Reply>) -> Self {
+        Self::start_with(Script::Fixed(script.into()))
+    }
+
+    /// Starts a server that computes each reply with `responder`.
+    pub fn dynamic(
+        responder: impl Fn(&RecordedRequest, usize) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        Self::start_with(Script::Dynamic(Arc::new(responder)))
+    }
+
+    fn start_with(script: Script) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
         listener
@@ -225,7 +254,7 @@ impl StubServer {
             let load = Arc::clone(&load);
             thread::Builder::new()
                 .name("stub-server".into())
-                .spawn(move || accept_loop(&listener, script.into(), &requests, &stop, &load))
+                .spawn(move || accept_loop(&listener, script, &requests, &stop, &load))
                 .expect("spawn the stub server")
         };
         Self {
@@ -280,19 +309,26 @@ impl Drop for StubServer {
 
 fn accept_loop(
     listener: &TcpListener,
-    mut script: VecDeque<Reply>,
+    mut script: Script,
     requests: &Arc<Mutex<Vec<RecordedRequest>>>,
     stop: &Arc<AtomicBool>,
     load: &Arc<Load>,
 ) {
     let started = Instant::now();
     let mut connections = Vec::new();
+    let mut accepted = 0usize;
     while !stop.load(Ordering::SeqCst) && started.elapsed() < MAX_LIFETIME {
         match listener.accept() {
             Ok((stream, _)) => {
-                let reply = script
-                    .pop_front()
-                    .unwrap_or_else(|| Reply::text(418, "stub server: no scripted reply left"));
+                let reply = match &mut script {
+                    Script::Fixed(replies) => {
+                        Pending::Ready(replies.pop_front().unwrap_or_else(|| {
+                            Reply::text(418, "stub server: no scripted reply left")
+                        }))
+                    }
+                    Script::Dynamic(f) => Pending::Compute(Arc::clone(f), accepted),
+                };
+                accepted += 1;
                 let requests = Arc::clone(requests);
                 let stop = Arc::clone(stop);
                 let load = Arc::clone(load);
@@ -336,7 +372,7 @@ fn nap(d: Duration, stop: &AtomicBool, born: Instant) -> bool {
 
 fn serve(
     mut stream: TcpStream,
-    reply: &Reply,
+    reply: &Pending,
     requests: &Mutex<Vec<RecordedRequest>>,
     stop: &AtomicBool,
     born: Instant,
@@ -345,6 +381,14 @@ fn serve(
     let _ = stream.set_nodelay(true);
     let Some(request) = read_request(&mut stream, stop) else {
         return;
+    };
+    let computed;
+    let reply = match reply {
+        Pending::Ready(r) => r,
+        Pending::Compute(f, n) => {
+            computed = f(&request, *n);
+            &computed
+        }
     };
     requests
         .lock()

@@ -4,14 +4,17 @@
 
 use std::path::{Path, PathBuf};
 
+use llm4sweat::augment::schema::{item_schema, parse_item};
 use llm4sweat::generate;
 use llm4sweat::inference::local::EngineConfig;
 use llm4sweat::inference::worker::{Launcher, WorkerEngine, set_launcher};
 use llm4sweat::inference::{
-    Backend, ChatMessage, FinishReason, GenerationRequest, InferenceError, Role, SamplingParams,
+    Backend, ChatMessage, FinishReason, GenerationRequest, InferenceError, OutputFormat, Role,
+    SamplingParams,
 };
 use llm4sweat::progress::CancelToken;
 use llm4sweat::store::Store;
+use llm4sweat::vocab::ItemKind;
 
 use crate::util::{Workspace, smollm2};
 
@@ -42,6 +45,7 @@ fn request(max_tokens: u32) -> GenerationRequest {
             max_tokens,
             ..SamplingParams::default()
         },
+        format: None,
     }
 }
 
@@ -248,4 +252,59 @@ fn a_load_failure_is_remembered_with_the_model_until_it_loads() {
             .load_failure,
         None
     );
+}
+
+/// The output format crosses the process boundary both ways: the engine
+/// process gets the schema (its answer follows the grammar) and a schema it
+/// cannot use comes back as a grammar error, not as a crash of the engine.
+#[test]
+fn a_json_schema_and_its_grammar_error_cross_the_process_boundary() {
+    use_cli_engine();
+    let engine = WorkerEngine::load(&smollm2(), config()).expect("load");
+    let pid = engine.process_id().expect("running");
+    let offered = vec!["f-1".to_owned(), "f-2".to_owned()];
+    let mut good = request(200);
+    good.messages = vec![ChatMessage::new(
+        Role::User,
+        "Write a question a patient with sweaty hands might ask and a short answer, as a JSON \
+         object with the keys question, answer and used_facts (fact ids f-1 or f-2).",
+    )];
+    good.params.temperature = 0.0;
+    good.format = Some(OutputFormat::JsonSchema {
+        name: "synthetic_question".into(),
+        schema: item_schema(ItemKind::Question, &offered),
+    });
+    let mut bad = good.clone();
+    bad.format = Some(OutputFormat::JsonSchema {
+        name: "broken_schema".into(),
+        schema: serde_json::json!({"$ref": "#/definitions/nowhere"}),
+    });
+    let mut results = [None, None];
+    engine.generate_batch(
+        &[bad, good],
+        &mut |_, _| {},
+        &mut |i, r| results[i] = Some(r),
+        &CancelToken::new(),
+    );
+    match &results[0] {
+        Some(Err(InferenceError::Grammar { schema, .. })) => assert_eq!(schema, "broken_schema"),
+        other => panic!("expected a grammar error, got {other:?}"),
+    }
+    let out = match &results[1] {
+        Some(Ok(out)) => out,
+        other => panic!("expected an answer, got {other:?}"),
+    };
+    assert_eq!(
+        out.finish_reason,
+        FinishReason::Stop,
+        "greedy SmolLM2 closes the object here: {:?}",
+        out.text
+    );
+    let item = parse_item(ItemKind::Question, &out.text)
+        .unwrap_or_else(|e| panic!("{e:?} in {:?}", out.text));
+    assert!(
+        item.used_facts.iter().all(|id| offered.contains(id)),
+        "{item:?}"
+    );
+    assert_eq!(engine.process_id(), Some(pid), "the engine did not restart");
 }

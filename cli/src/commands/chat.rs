@@ -40,6 +40,7 @@ pub fn chat(args: ChatArgs, open: impl Fn() -> Result<Store>) -> Result<()> {
     let request = llm4sweat::GenerationRequest {
         messages,
         params: args.sampling.params(),
+        format: None,
     };
     let out = backend.generate(
         &request,

@@ -23,7 +23,9 @@ pub fn generate(args: GenerateArgs, quiet: bool, mut store: Store) -> Result<()>
     let options = GenerateOptions {
         filter: ItemFilter {
             category: args.category.clone(),
-            split: None,
+            // The evaluation set: synthetic items in the pool are answered
+            // by their generator, not by the models under review.
+            split: Some(llm4sweat::vocab::ItemSplit::Eval),
             limit: args.limit,
             ids: None,
         },

@@ -111,6 +111,7 @@ impl RemoteBackend {
             stream_options: self.config.stream.then_some(StreamOptions {
                 include_usage: true,
             }),
+            response_format: request.format.as_ref().map(super::wire::response_format),
         };
         serde_json::to_vec(&body).map_err(|e| InferenceError::Protocol {
             url: self.endpoint.clone(),

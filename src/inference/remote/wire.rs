@@ -17,6 +17,19 @@ pub(super) struct ChatBody<'a> {
     pub(super) stream: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) stream_options: Option<StreamOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) response_format: Option<serde_json::Value>,
+}
+
+/// The `response_format` field for a structured-output request.
+pub(super) fn response_format(format: &crate::inference::OutputFormat) -> serde_json::Value {
+    match format {
+        crate::inference::OutputFormat::JsonSchema { name, schema } => serde_json::json!({
+            "type": "json_schema",
+            "json_schema": { "name": name, "schema": schema, "strict": true },
+        }),
+        crate::inference::OutputFormat::JsonObject => serde_json::json!({ "type": "json_object" }),
+    }
 }
 
 #[derive(Serialize)]
