@@ -27,6 +27,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, ErrorCode};
 
+mod augment;
+pub use augment::{
+    AugmentOverview, AugmentRunView, MAX_QUEUE_LIMIT, RejectionCount, ReviewOutcome, SyntheticQueue,
+};
+
 /// A rater profile as the UI sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct RaterView {
@@ -1126,7 +1131,15 @@ impl App {
         }
         let backend = self.engine_for(model)?;
         let cancel = self.start_job(job_id)?;
-        let result = backend.generate(&GenerationRequest { messages, params }, on_piece, &cancel);
+        let result = backend.generate(
+            &GenerationRequest {
+                messages,
+                params,
+                format: None,
+            },
+            on_piece,
+            &cancel,
+        );
         self.end_job(job_id);
         Ok(result?)
     }

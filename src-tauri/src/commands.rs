@@ -10,15 +10,15 @@ use llm4sweat::inference::{ChatMessage, GenerationOutput, SamplingParams};
 use llm4sweat::progress::{Progress, ProgressEvent};
 use llm4sweat::review::results::StudyResults;
 use llm4sweat::review::{BlindedItem, QueueEntry};
-use llm4sweat::store::RatingRow;
-use llm4sweat::vocab::{AnswerLabel, ModelRole, Preference, Specialty};
+use llm4sweat::store::{RatingRow, ReviewDecision};
+use llm4sweat::vocab::{AnswerLabel, ModelRole, Preference, ReviewStatus, Specialty};
 use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
 
 use crate::app::{
-    App, ChatDefaults, ModelView, RaterView, RoundInput, RoundView, StudyInput, StudyView,
-    TrainInput, WorkspaceStatus,
+    App, AugmentOverview, ChatDefaults, ModelView, RaterView, ReviewOutcome, RoundInput, RoundView,
+    StudyInput, StudyView, SyntheticQueue, TrainInput, WorkspaceStatus,
 };
 use crate::error::AppError;
 
@@ -261,6 +261,40 @@ pub async fn generate_study_answers(
 #[specta::specta]
 pub async fn list_rounds(app: AppState<'_>) -> Result<Vec<RoundView>, AppError> {
     blocking(&app, |a| a.list_rounds()).await
+}
+
+/// Synthetic items in one review state (oldest first, at most `limit`)
+/// with the counts of every state.
+#[tauri::command]
+#[specta::specta]
+pub async fn synthetic_queue(
+    app: AppState<'_>,
+    status: ReviewStatus,
+    limit: u32,
+) -> Result<SyntheticQueue, AppError> {
+    blocking(&app, move |a| a.synthetic_queue(status, limit)).await
+}
+
+/// An expert's decision on a pending synthetic item (final: there is no undo).
+#[tauri::command]
+#[specta::specta]
+pub async fn review_synthetic(
+    app: AppState<'_>,
+    external_id: String,
+    decision: ReviewDecision,
+    expert: String,
+) -> Result<ReviewOutcome, AppError> {
+    blocking(&app, move |a| {
+        a.review_synthetic(&external_id, &decision, &expert)
+    })
+    .await
+}
+
+/// Augmentation runs with their rejections, review counts and pool balance.
+#[tauri::command]
+#[specta::specta]
+pub async fn augment_overview(app: AppState<'_>) -> Result<AugmentOverview, AppError> {
+    blocking(&app, |a| a.augment_overview()).await
 }
 
 /// Builds and checks the next round's dataset.

@@ -231,6 +231,30 @@ impl From<llm4sweat::rounds::RoundError> for AppError {
     }
 }
 
+impl From<llm4sweat::augment::run::AugmentError> for AppError {
+    fn from(e: llm4sweat::augment::run::AugmentError) -> Self {
+        use llm4sweat::augment::run::AugmentError;
+        match e {
+            AugmentError::Store(s) => s.into(),
+            AugmentError::PackNotReady { .. }
+            | AugmentError::WrongPack { .. }
+            | AugmentError::Options(_) => Self::from_error(ErrorCode::Invalid, &e),
+        }
+    }
+}
+
+impl From<llm4sweat::augment::review::ReviewError> for AppError {
+    fn from(e: llm4sweat::augment::review::ReviewError) -> Self {
+        use llm4sweat::augment::review::ReviewError;
+        match e {
+            ReviewError::Store(s) => s.into(),
+            ReviewError::Pack(p) => p.into(),
+            // A refused edit: the message says which check failed.
+            ReviewError::Edit(_) => Self::from_error(ErrorCode::Invalid, &e),
+        }
+    }
+}
+
 impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
         Self::from_error(ErrorCode::Io, &e)

@@ -8,9 +8,11 @@ use llm4sweat::DomainPack;
 use llm4sweat::generate::params_hash;
 use llm4sweat::ids::StudyId;
 use llm4sweat::models::FileState;
-use llm4sweat::store::{Actor, RatingRow, Store, Table};
+use llm4sweat::store::{Actor, ItemFilter, RatingRow, ReviewDecision, Store, Table};
 use llm4sweat::testkit::{self, FakeModels};
-use llm4sweat::vocab::{AnswerLabel, ModelRole, Preference, Specialty, StudyStatus};
+use llm4sweat::vocab::{
+    AnswerLabel, ItemSplit, ModelRole, Preference, ReviewStatus, Specialty, StudyStatus,
+};
 use llm4sweat::workspace::WorkspacePaths;
 use llm4sweat_desktop::app::{App, StudyInput};
 use llm4sweat_desktop::error::ErrorCode;
@@ -365,4 +367,217 @@ fn studies_and_generation_errors_are_clear() {
         12,
         "nothing half-written"
     );
+}
+
+/// A workspace with six synthetic items pending review, from one run of a
+/// (fake, remote) generator that also refused two answers.
+fn fixture_with_synthetic_items() -> (Fixture, App, Vec<String>) {
+    let fx = Fixture {
+        dir: tempfile::tempdir().expect("tempdir"),
+    };
+    let pack = DomainPack::embedded_default().expect("pack");
+    let ids = {
+        let mut store = Store::open(&fx.paths().db).expect("open");
+        store.load_pack(&pack, &Actor::Cli).expect("load");
+        let generator = testkit::register_fake_models(
+            &mut store,
+            FakeModels::Remote,
+            &[("writer-7b", ModelRole::Generator)],
+        )
+        .expect("generator")
+        .remove(0);
+        testkit::seed_synthetic_items(&mut store, &pack, &generator, 6)
+            .expect("synthetic items")
+            .1
+    };
+    let app = App::open(&fx.paths()).expect("app");
+    (fx, app, ids)
+}
+
+/// The expert's queue: each decision is checked by the core (an edit that
+/// copies an evaluation item or breaks the length bounds is refused with
+/// the reason and changes nothing), an edit keeps the original with its
+/// editor, a rejection needs a reason, decisions are final, and the counts
+/// and the overview follow.
+#[test]
+fn the_synthetic_queue_approves_edits_and_rejects_with_clear_errors() {
+    let (fx, app, ids) = fixture_with_synthetic_items();
+    let queue = app
+        .synthetic_queue(ReviewStatus::Pending, 100)
+        .expect("queue");
+    assert_eq!(
+        queue
+            .items
+            .iter()
+            .map(|i| &i.external_id)
+            .collect::<Vec<_>>(),
+        ids.iter().collect::<Vec<_>>(),
+        "oldest first"
+    );
+    assert_eq!(
+        (
+            queue.counts.pending,
+            queue.counts.approved,
+            queue.counts.rejected
+        ),
+        (6, 0, 0)
+    );
+    let first = &queue.items[0];
+    assert!(
+        !first.facts.is_empty(),
+        "the cited facts come with the item"
+    );
+    assert!(
+        first
+            .facts
+            .iter()
+            .all(|f| !f.statement.is_empty() && !f.topic.is_empty())
+    );
+    assert!(first.strata.contains_key("intent"), "{:?}", first.strata);
+    // The bindings type `provenance` as a string; IPC sends the object.
+    let json = serde_json::to_value(first).expect("json");
+    assert!(json["provenance"].is_object(), "{}", json["provenance"]);
+    assert_eq!(
+        app.synthetic_queue(ReviewStatus::Pending, 2)
+            .expect("queue")
+            .items
+            .len(),
+        2
+    );
+
+    let expert = app
+        .create_rater("Dr. Expert", Specialty::Dermatology)
+        .expect("rater")
+        .name;
+    let approved = app
+        .review_synthetic(&ids[0], &ReviewDecision::Approve, &expert)
+        .expect("approve");
+    assert_eq!(approved.status, ReviewStatus::Approved);
+    assert_eq!((approved.counts.pending, approved.counts.approved), (5, 1));
+
+    // Edits the core refuses, with what to fix.
+    let store = Store::open(&fx.paths().db).expect("open");
+    let eval_text = store
+        .items(&ItemFilter {
+            split: Some(ItemSplit::Eval),
+            ..Default::default()
+        })
+        .expect("eval items")
+        .into_iter()
+        .map(|i| i.text)
+        .find(|t| t.chars().count() >= 60)
+        .expect("an evaluation item");
+    let answer = "Strong antiperspirants help many people; see a doctor if they do not help after a few weeks.";
+    let original = store.synthetic_item(&ids[1]).expect("item");
+    let cases = [
+        (eval_text.as_str(), answer, "evaluation item"),
+        ("Too short.", answer, "characters"),
+        (original.text.as_str(), "Short.", "answer has"),
+    ];
+    for (text, answer, says) in cases {
+        let err = app
+            .review_synthetic(
+                &ids[1],
+                &ReviewDecision::Edit {
+                    text: text.into(),
+                    answer: answer.into(),
+                },
+                &expert,
+            )
+            .expect_err(says);
+        assert_eq!(err.code, ErrorCode::Invalid, "{}", err.message);
+        assert!(err.message.contains(says), "{}", err.message);
+    }
+    assert_eq!(store.synthetic_item(&ids[1]).expect("item"), original);
+
+    let text =
+        "I sweat so much under my arms that my shirts are soaked by noon. What can I do about it?";
+    let edited = app
+        .review_synthetic(
+            &ids[1],
+            &ReviewDecision::Edit {
+                text: text.into(),
+                answer: answer.into(),
+            },
+            "Dr. Typed Name",
+        )
+        .expect("edit");
+    assert_eq!(edited.status, ReviewStatus::Approved);
+    let after = store.synthetic_item(&ids[1]).expect("item");
+    assert_eq!((after.text.as_str(), after.answer.as_str()), (text, answer));
+    assert_eq!(after.revisions.len(), 1);
+    assert_eq!(after.revisions[0].editor, "Dr. Typed Name");
+    assert_eq!(after.revisions[0].text_before, original.text);
+    assert_eq!(
+        after.revisions[0].answer_before.as_deref(),
+        Some(original.answer.as_str())
+    );
+
+    // Rejections need a reason; decisions are final; someone must decide.
+    let reject = |reason: &str| ReviewDecision::Reject {
+        reason: reason.into(),
+    };
+    let err = app
+        .review_synthetic(&ids[2], &reject("  "), &expert)
+        .expect_err("no reason");
+    assert_eq!(err.code, ErrorCode::Conflict);
+    assert!(err.message.contains("reason"), "{}", err.message);
+    let rejected = app
+        .review_synthetic(&ids[2], &reject("contradicts fact trt-02"), &expert)
+        .expect("reject");
+    assert_eq!(rejected.status, ReviewStatus::Rejected);
+    assert_eq!(
+        (
+            rejected.counts.pending,
+            rejected.counts.approved,
+            rejected.counts.rejected
+        ),
+        (3, 2, 1)
+    );
+    let err = app
+        .review_synthetic(&ids[0], &ReviewDecision::Approve, &expert)
+        .expect_err("already approved");
+    assert_eq!(err.code, ErrorCode::Conflict);
+    assert!(err.message.contains("already approved"), "{}", err.message);
+    let err = app
+        .review_synthetic(&ids[3], &ReviewDecision::Approve, " ")
+        .expect_err("no expert");
+    assert!(err.message.contains("expert"), "{}", err.message);
+    let err = app
+        .review_synthetic("syn-99-0", &ReviewDecision::Approve, &expert)
+        .expect_err("unknown");
+    assert_eq!(err.code, ErrorCode::NotFound);
+    let done = app
+        .synthetic_queue(ReviewStatus::Rejected, 10)
+        .expect("rejected");
+    assert_eq!(done.items.len(), 1);
+    assert_eq!(
+        done.items[0].review_note.as_deref(),
+        Some("contradicts fact trt-02")
+    );
+
+    // The overview: the run with its costs and rejections, and the balance
+    // of the items not rejected (five) on every axis.
+    let overview = app.augment_overview().expect("overview");
+    assert_eq!(overview.counts, rejected.counts);
+    let [run] = overview.runs.as_slice() else {
+        panic!("one run: {:?}", overview.runs)
+    };
+    assert_eq!(run.generator, "writer-7b");
+    assert_eq!((run.requested, run.accepted, run.rejected), (6, 6, 2));
+    assert_eq!(run.prompt_tokens, 8 * 900);
+    assert_eq!(
+        run.rejections.iter().map(|r| r.count).sum::<u64>(),
+        2,
+        "{:?}",
+        run.rejections
+    );
+    assert!(overview.balance.len() >= 4, "{:?}", overview.balance);
+    for axis in &overview.balance {
+        assert_eq!(
+            axis.counts.iter().map(|(_, n)| n).sum::<u64>(),
+            5,
+            "{axis:?}"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 #   e2e_build             UI (when its sources changed), desktop binary and CLI
 #   e2e_prepare_workspace prepared demo workspace → $E2E_DB_TEMPLATE (cached per CLI build)
 #   e2e_cleanup           stops every tauri-driver process group the run started
-# and exports E2E_RUN_DIR, E2E_PIDFILE, E2E_APP, E2E_CLI, E2E_ARTIFACTS.
+# and exports E2E_RUN_DIR, E2E_PIDFILE, E2E_APP, E2E_CLI, E2E_SEED_SYNTHETIC, E2E_ARTIFACTS.
 
 E2E_RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/llm4sweat-e2e-run.XXXXXX")"
 export E2E_RUN_DIR
@@ -12,6 +12,7 @@ export E2E_PIDFILE="$E2E_RUN_DIR/tauri-driver.pids"
 : >"$E2E_PIDFILE"
 export E2E_APP="$CARGO_TARGET_DIR/debug/llm4sweat-desktop"
 export E2E_CLI="$CARGO_TARGET_DIR/debug/llm4sweat"
+export E2E_SEED_SYNTHETIC="$CARGO_TARGET_DIR/debug/examples/seed_synthetic"
 export E2E_ARTIFACTS="${E2E_ARTIFACTS:-/tmp/llm4sweat-e2e}"
 export E2E_TAURI_DRIVER="${E2E_TAURI_DRIVER:-$(command -v tauri-driver || echo "$HOME/.cargo/bin/tauri-driver")}"
 export E2E_NATIVE_DRIVER="${E2E_NATIVE_DRIVER:-/usr/bin/WebKitWebDriver}"
@@ -62,6 +63,8 @@ e2e_build() {
   e2e_log "cargo build (desktop app and CLI)"
   cargo build -p llm4sweat-desktop --bin llm4sweat-desktop
   cargo build -p llm4sweat-cli --bin llm4sweat
+  # Seeds synthetic items pending review for augment.test.mjs (testkit, never shipped).
+  cargo build -p llm4sweat-desktop --example seed_synthetic
 }
 
 # The demo workspace: init, the two real models, `demo` (creates "Demo study" and generates

@@ -1,4 +1,4 @@
-// The shell: header with the workspace, left navigation, and the four screens.
+// The shell: header with the workspace, left navigation, and the screens.
 // Screens stay mounted once visited so a running job or chat keeps its progress.
 import { useEffect, useState } from "preact/hooks";
 import { api, toAppError } from "./api";
@@ -9,11 +9,13 @@ import { ModelsScreen } from "./screens/Models";
 import { ReviewScreen } from "./screens/Review";
 import { RoundsScreen } from "./screens/Rounds";
 import { StudiesScreen } from "./screens/Studies";
+import { SyntheticScreen } from "./screens/Synthetic";
 
-export type ScreenId = "review" | "studies" | "rounds" | "models" | "chat";
+export type ScreenId = "review" | "studies" | "synthetic" | "rounds" | "models" | "chat";
 const NAV: { id: ScreenId; label: string }[] = [
   { id: "review", label: "Review" },
   { id: "studies", label: "Studies" },
+  { id: "synthetic", label: "Synthetic" },
   { id: "rounds", label: "Rounds" },
   { id: "models", label: "Models" },
   { id: "chat", label: "Chat" },
@@ -90,6 +92,11 @@ export function App() {
         {visited.has("studies") && (
           <div hidden={screen !== "studies"}>
             <StudiesScreen active={screen === "studies"} categories={ws?.categories ?? []} />
+          </div>
+        )}
+        {visited.has("synthetic") && (
+          <div hidden={screen !== "synthetic"}>
+            <SyntheticScreen active={screen === "synthetic"} />
           </div>
         )}
         {visited.has("rounds") && (

@@ -49,6 +49,15 @@ export const commands = {
 	trainRound: (jobId: string, number: number, input: TrainInput, onEvent: Channel<ProgressEvent>) => typedError<RoundView, AppError>(__TAURI_INVOKE("train_round", { jobId, number, input, onEvent })),
 	/**  Opens the blinded study that evaluates a round's model. */
 	evaluateRound: (number: number) => typedError<StudyView, AppError>(__TAURI_INVOKE("evaluate_round", { number })),
+	/**
+	 *  Synthetic items in one review state (oldest first, at most `limit`)
+	 *  with the counts of every state.
+	 */
+	syntheticQueue: (status: ReviewStatus, limit: number) => typedError<SyntheticQueue, AppError>(__TAURI_INVOKE("synthetic_queue", { status, limit })),
+	/**  An expert's decision on a pending synthetic item (final: there is no undo). */
+	reviewSynthetic: (externalId: string, decision: ReviewDecision, expert: string) => typedError<ReviewOutcome, AppError>(__TAURI_INVOKE("review_synthetic", { externalId, decision, expert })),
+	/**  Augmentation runs with their rejections, review counts and pool balance. */
+	augmentOverview: () => typedError<AugmentOverview, AppError>(__TAURI_INVOKE("augment_overview")),
 	/**  Closes a study. */
 	closeStudy: (studyId: StudyId) => typedError<StudyView, AppError>(__TAURI_INVOKE("close_study", { studyId })),
 	/**  Reopens a closed study. */
@@ -140,6 +149,66 @@ export type AssignmentStatus =
 /**  Final. */
 "submitted";
 
+/**  Every run, the review counts and the balance of the synthetic pool. */
+export type AugmentOverview = {
+	/**  Runs, newest first. */
+	runs: AugmentRunView[],
+	/**  Pending, approved and rejected items. */
+	counts: ReviewCounts,
+	/**
+	 *  Items per value of each quota axis over the items not rejected,
+	 *  with each axis's largest-to-smallest ratio; empty without a run.
+	 */
+	balance: AxisBalance[],
+};
+
+/**  An augmentation run. */
+export type AugmentRunId = number;
+
+/**
+ *  An augmentation run as the Synthetic screen shows it (its stored
+ *  settings stay out: the CLI's `augment show` prints them).
+ */
+export type AugmentRunView = {
+	/**  Run id. */
+	id: number,
+	/**  The generator model's name. */
+	generator: string,
+	/**  Where it stands. */
+	status: AugmentStatus,
+	/**  Items wanted. */
+	requested: number,
+	/**  Items accepted (stored for review). */
+	accepted: number,
+	/**  Answers refused. */
+	rejected: number,
+	/**  Prompt tokens spent. */
+	prompt_tokens: number,
+	/**  Completion tokens spent. */
+	completion_tokens: number,
+	/**  Cost in US dollars at the generator's configured prices. */
+	cost_usd: number | null,
+	/**  Seconds spent running. */
+	elapsed_s: number | null,
+	/**  When it started. */
+	created_at: string,
+	/**  When it ended, if it did. */
+	finished_at: string | null,
+	/**  Refused answers per reason, most frequent first. */
+	rejections: RejectionCount[],
+};
+
+/**  The state of an augmentation run. */
+export type AugmentStatus = 
+/**  Started and not finished (or killed: a rerun resumes it). */
+"running" | 
+/**  Its quota is filled. */
+"completed" | 
+/**  Cancelled by the user; a rerun resumes it. */
+"cancelled" | 
+/**  It used its attempt budget before filling its quota. */
+"exhausted";
+
 /**
  *  A scored axis of the rubric. The code supports exactly these three,
  *  each scored on the 1–5 scale; a pack that asks for another is refused
@@ -169,6 +238,19 @@ export type AxisAgreement = {
 	icc: Computed<IccStats>,
 	/**  Quadratic-weighted Cohen's κ for each pair of raters. */
 	kappa: KappaPair[],
+};
+
+/**  The counts of one axis and how balanced they are. */
+export type AxisBalance = {
+	/**  The axis. */
+	axis: string,
+	/**  Items per value, in pack order (values with none included). */
+	counts: ([string, number])[],
+	/**
+	 *  Largest count over smallest; `None` when a value has no item (the
+	 *  ratio is unbounded) or there are no items.
+	 */
+	ratio: number | null,
 };
 
 /**  One axis of one model. */
@@ -314,6 +396,16 @@ export type ChatMessage = {
 	role: Role,
 	/**  What it says. */
 	content: string,
+};
+
+/**  A seed fact cited by an item. */
+export type CitedFact = {
+	/**  Fact id. */
+	id: string,
+	/**  Its topic. */
+	topic: string,
+	/**  Its statement. */
+	statement: string,
 };
 
 /**
@@ -533,6 +625,22 @@ export type ItemKind =
 "question" | 
 /**  A short vignette ending in the patient's question. */
 "vignette";
+
+/**  One expert edit of an item. */
+export type ItemRevision = {
+	/**  Who edited. */
+	editor: string,
+	/**  The text before the edit. */
+	text_before: string,
+	/**  The answer before the edit. */
+	answer_before: string | null,
+	/**  The text after. */
+	text_after: string,
+	/**  The answer after. */
+	answer_after: string | null,
+	/**  When. */
+	created_at: string,
+};
 
 /**  κ of one pair of raters. */
 export type KappaPair = {
@@ -859,6 +967,47 @@ export type RatingRow = {
 	corrected_answer: string | null,
 };
 
+/**  Why a generator's answer did not become a synthetic item. */
+export type RejectReason = 
+/**
+ *  The backend failed (HTTP error after its retries, timeout,
+ *  dropped connection, engine error).
+ */
+"backend_error" | 
+/**  The answer was empty. */
+"empty" | 
+/**
+ *  The answer was far longer than any item (or cut off at the
+ *  token limit).
+ */
+"too_long" | 
+/**  The answer was not JSON. */
+"invalid_json" | 
+/**  JSON, but not the schema. */
+"schema" | 
+/**  A text outside the pack's length bounds. */
+"length" | 
+/**  Not in the pack's language. */
+"language" | 
+/**  No fact cited. */
+"no_facts" | 
+/**  A cited fact that was not offered. */
+"unoffered_fact" | 
+/**  A red-flag rule of the pack was ignored. */
+"red_flag" | 
+/**  A copy or near-copy of an evaluation item. */
+"eval_leak" | 
+/**  A near-duplicate of an item already in the pool. */
+"duplicate";
+
+/**  How many answers of a run were refused for one reason. */
+export type RejectionCount = {
+	/**  Why. */
+	reason: RejectReason,
+	/**  How many. */
+	count: number,
+};
+
 /**  A study's report; see the module documentation. */
 export type Report = {
 	/**  [`REPORT_SCHEMA`]. */
@@ -885,6 +1034,48 @@ export type Report = {
 	/**  A methods paragraph stating every convention used. */
 	methods: string,
 };
+
+/**  Counts of a review queue. */
+export type ReviewCounts = {
+	/**  Awaiting review. */
+	pending: number,
+	/**  Approved. */
+	approved: number,
+	/**  Rejected. */
+	rejected: number,
+};
+
+/**  An expert's decision on a pending synthetic item. */
+export type ReviewDecision = 
+/**  Approve as written. */
+{ decision: "approve" } | 
+/**  Approve with a corrected text and answer (the original is kept). */
+{ decision: "edit"; 
+/**  The corrected vignette or question. */
+text: string; 
+/**  The corrected answer. */
+answer: string } | 
+/**  Reject, saying why. */
+{ decision: "reject"; 
+/**  Why. */
+reason: string };
+
+/**  What an expert's decision did. */
+export type ReviewOutcome = {
+	/**  The item's new state (an edit approves). */
+	status: ReviewStatus,
+	/**  The counts after the decision. */
+	counts: ReviewCounts,
+};
+
+/**  An expert's decision on an item. */
+export type ReviewStatus = 
+/**  Awaiting an expert. */
+"pending" | 
+/**  Approved. */
+"approved" | 
+/**  Rejected. */
+"rejected";
 
 /**  Who wrote a chat message. */
 export type Role = 
@@ -1181,6 +1372,44 @@ export type StudyView = {
 	missing_answers: number,
 	/**  Per-rater progress. */
 	progress: StudyProgress[],
+};
+
+/**  A synthetic item as the review queue shows it. */
+export type SyntheticItem = {
+	/**  External id (`syn-…`). */
+	external_id: string,
+	/**  Question or vignette. */
+	kind: ItemKind,
+	/**  Category. */
+	category: string,
+	/**  The vignette or question. */
+	text: string,
+	/**  The reference answer. */
+	answer: string,
+	/**  Strata values. */
+	strata: { [key in string]: string },
+	/**  The cited facts, with their statements. */
+	facts: CitedFact[],
+	/**  Review state. */
+	review_status: ReviewStatus,
+	/**  Who reviewed it. */
+	reviewed_by: string | null,
+	/**  Rejection reason or review note. */
+	review_note: string | null,
+	/**  The run that made it. */
+	run_id: AugmentRunId | null,
+	/**  Generator, params, seed, template hash… */
+	provenance: string,
+	/**  Experts' edits, oldest first. */
+	revisions: ItemRevision[],
+};
+
+/**  Synthetic items in one review state, with the counts of every state. */
+export type SyntheticQueue = {
+	/**  The items, oldest first. */
+	items: SyntheticItem[],
+	/**  Pending, approved and rejected items. */
+	counts: ReviewCounts,
 };
 
 /**  Training settings from the Rounds screen. */

@@ -9,6 +9,7 @@ export const Key = Object.freeze({
   Tab: "\uE004",
   Enter: "\uE007",
   Shift: "\uE008",
+  Control: "\uE009",
   Escape: "\uE00C",
   ArrowLeft: "\uE012",
   ArrowUp: "\uE013",
@@ -200,6 +201,19 @@ export class Session {
       if ([...k].length !== 1) throw new Error(`pressKeys takes single keys, got ${JSON.stringify(k)}`);
       actions.push({ type: "keyDown", value: k }, { type: "keyUp", value: k });
     }
+    await this.cmd("POST", "/actions", { actions: [{ type: "key", id: "keyboard", actions }] });
+    await this.cmd("DELETE", "/actions");
+  }
+
+  /**
+   * Presses a chord: every key down in order, then every key up in reverse (e.g.
+   * `pressChord(Key.Control, Key.Enter)` for Ctrl+Enter).
+   */
+  async pressChord(...keys) {
+    for (const k of keys) {
+      if ([...k].length !== 1) throw new Error(`pressChord takes single keys, got ${JSON.stringify(k)}`);
+    }
+    const actions = [...keys.map((k) => ({ type: "keyDown", value: k })), ...[...keys].reverse().map((k) => ({ type: "keyUp", value: k }))];
     await this.cmd("POST", "/actions", { actions: [{ type: "key", id: "keyboard", actions }] });
     await this.cmd("DELETE", "/actions");
   }

@@ -15,7 +15,8 @@ export const SPECIALTIES: readonly { value: Specialty; label: string }[] = [
   { value: "other", label: "Other" },
 ];
 
-function storedRaterId(): number | null {
+/** The rater profile chosen on this computer (the Synthetic screen decides as them too). */
+export function storedRaterId(): number | null {
   try {
     const v = localStorage.getItem(RATER_KEY);
     return v ? Number(v) : null;
