@@ -5,7 +5,7 @@
 //! pack's red-flag rules, and no copy of an evaluation item.
 
 use crate::augment::run::ready_spec;
-use crate::augment::validate::{TextIndex, broken_red_flag};
+use crate::augment::validate::{TextIndex, broken_red_flag, language_problem};
 use crate::domain::DomainPack;
 use crate::store::{Actor, ItemFilter, ReviewDecision, Store, StoreError};
 use crate::vocab::{ItemSplit, ReviewStatus};
@@ -45,6 +45,9 @@ pub fn decide(
                     "the {field} has {n} characters; the pack allows {lo}–{hi}"
                 )));
             }
+        }
+        if let Some(problem) = language_problem(spec, text, answer) {
+            return Err(ReviewError::Edit(problem));
         }
         if let Some((rule, trigger)) = broken_red_flag(&spec.red_flags, text, answer) {
             return Err(ReviewError::Edit(format!(

@@ -208,6 +208,29 @@ pub fn broken_red_flag<'a>(
     })
 }
 
+/// Why `text` and `answer` together fail the pack's language check, if
+/// they do: too small a share of their words are the language's common
+/// words.
+pub fn language_problem(spec: &AugmentSpec, text: &str, answer: &str) -> Option<String> {
+    let all: Vec<String> = words(&format!("{text} {answer}"));
+    let common: HashSet<&str> = spec
+        .language
+        .common_words
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let share =
+        all.iter().filter(|w| common.contains(w.as_str())).count() as f64 / all.len().max(1) as f64;
+    (share < spec.language.min_share).then(|| {
+        format!(
+            "{:.0} % of the words are common {:?} words; at least {:.0} % are expected",
+            share * 100.0,
+            spec.language.code,
+            spec.language.min_share * 100.0
+        )
+    })
+}
+
 /// What an answer is checked against.
 pub struct Checks<'a> {
     /// The pack's augmentation rules.
@@ -257,25 +280,8 @@ pub fn check(
             ));
         }
     }
-    let all: Vec<String> = words(&format!("{} {}", item.text, item.answer));
-    let common: HashSet<&str> = spec
-        .language
-        .common_words
-        .iter()
-        .map(String::as_str)
-        .collect();
-    let share =
-        all.iter().filter(|w| common.contains(w.as_str())).count() as f64 / all.len().max(1) as f64;
-    if share < spec.language.min_share {
-        return Err(Rejection::new(
-            R::Language,
-            format!(
-                "{:.0} % of the words are common {:?} words; at least {:.0} % are expected",
-                share * 100.0,
-                spec.language.code,
-                spec.language.min_share * 100.0
-            ),
-        ));
+    if let Some(problem) = language_problem(spec, &item.text, &item.answer) {
+        return Err(Rejection::new(R::Language, problem));
     }
     if item.used_facts.is_empty() {
         return Err(Rejection::new(R::NoFacts, "the item cites no fact"));

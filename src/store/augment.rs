@@ -252,6 +252,10 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AugmentRunRecord> {
     })
 }
 
+/// A run held by a process on another host (which cannot be asked whether
+/// it lives) counts as running while it stored something this recently.
+pub(crate) const HOLDER_SILENCE_S: i64 = 120;
+
 /// Longest stored start of a refused answer, in characters.
 const REJECTED_OUTPUT_CHARS: usize = 2_000;
 
@@ -270,15 +274,17 @@ impl Store {
         self.write("starting an augmentation run", |tx| {
             let now = now_utc();
             tx.execute(
-                "INSERT INTO augment_runs (generator_id, requested, max_attempts, seed, config, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                "INSERT INTO augment_runs (generator_id, requested, max_attempts, seed, config, created_at, updated_at, holder_host, holder_pid)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
                 params![
                     run.generator_id,
                     run.requested as i64,
                     run.max_attempts as i64,
                     run.seed as i64,
                     config,
-                    now
+                    now,
+                    crate::process::host_name(),
+                    i64::from(std::process::id())
                 ],
             )
             .ctx("starting an augmentation run")?;
@@ -455,7 +461,8 @@ impl Store {
             let finished = matches!(status, AugmentStatus::Completed | AugmentStatus::Exhausted)
                 .then_some(now.clone());
             tx.execute(
-                "UPDATE augment_runs SET status = ?2, elapsed_s = elapsed_s + ?3, updated_at = ?4, finished_at = ?5 WHERE id = ?1",
+                "UPDATE augment_runs SET status = ?2, elapsed_s = elapsed_s + ?3, updated_at = ?4, finished_at = ?5,
+                        holder_host = NULL, holder_pid = NULL WHERE id = ?1",
                 params![run, status, elapsed_s, now, finished],
             )
             .ctx("ending an augmentation run")?;
@@ -470,12 +477,41 @@ impl Store {
         })
     }
 
-    /// Marks a run as running again (a resumed session).
+    /// Takes over a run for this process (a resumed session), unless
+    /// another process still runs it: a live process on this host, or, on
+    /// another host sharing the file, one that stored an answer in the last
+    /// `HOLDER_SILENCE_S` (120) seconds.
     pub fn resume_augment_run(&mut self, run: AugmentRunId) -> Result<(), StoreError> {
         self.write("resuming an augmentation run", |tx| {
+            let (host, pid, updated): (Option<String>, Option<i64>, String) = tx
+                .query_row(
+                    "SELECT holder_host, holder_pid, updated_at FROM augment_runs WHERE id = ?1",
+                    [run],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .ctx("reading an augmentation run")?;
+            let me = (crate::process::host_name(), i64::from(std::process::id()));
+            if let (Some(host), Some(pid)) = (host, pid)
+                && (host.as_str(), pid) != (me.0.as_str(), me.1)
+            {
+                let busy = if host == me.0 {
+                    u32::try_from(pid).is_ok_and(crate::process::alive)
+                } else {
+                    chrono::DateTime::parse_from_rfc3339(&updated).is_ok_and(|t| {
+                        (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds()
+                            < HOLDER_SILENCE_S
+                    })
+                };
+                if busy {
+                    return Err(StoreError::Conflict(format!(
+                        "augmentation run {run} is being run by process {pid} on {host}; \
+                         wait for it to finish, or start another run with --new"
+                    )));
+                }
+            }
             tx.execute(
-                "UPDATE augment_runs SET status = 'running', updated_at = ?2 WHERE id = ?1",
-                params![run, now_utc()],
+                "UPDATE augment_runs SET status = 'running', updated_at = ?2, holder_host = ?3, holder_pid = ?4 WHERE id = ?1",
+                params![run, now_utc(), me.0, me.1],
             )
             .ctx("resuming an augmentation run")?;
             Ok(())

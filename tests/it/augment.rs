@@ -474,6 +474,17 @@ fn a_second_tiny_pack_augments_from_data_alone_and_only_approved_items_reach_a_r
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
+    let spanish = ws.run(&[
+        "augment", "approve", &ids[2], "--expert", "Dr. Rivera", "--pack", pack_arg, "--text",
+        "Mis pies se ponen rojos y arden cada noche cuando tengo calor. ¿Qué me pasa?",
+        "--answer", "Puede ser eritromelalgia; enfriar y elevar los pies ayuda, y un médico puede confirmarlo pronto.",
+    ]);
+    assert!(!spanish.status.success());
+    assert!(
+        String::from_utf8_lossy(&spanish.stderr).contains("common \"en\" words"),
+        "{}",
+        String::from_utf8_lossy(&spanish.stderr)
+    );
     ws.ok(&[
         "augment", "approve", &ids[2], "--expert", "Dr. Rivera", "--pack", pack_arg, "--text",
         "My hands get hot and red when I wash dishes in warm water. Is this part of my condition?",
@@ -554,4 +565,59 @@ fn the_real_local_model_under_the_grammar_writes_only_answers_that_parse() {
         assert!(!reasons.iter().any(|r| r == bad), "{bad}: {summary}");
     }
     assert!(run["completion_tokens"].as_u64().expect("tokens") > 0);
+}
+
+#[test]
+fn a_run_another_live_process_is_running_is_not_resumed_twice() {
+    let server = StubServer::dynamic(|req, n| {
+        std::thread::sleep(Duration::from_millis(150));
+        good(&ask(req), n as u64)
+    });
+    let ws = workspace_with_generator(&server, None);
+    let args = [
+        "augment",
+        "run",
+        "--generator",
+        "gen",
+        "--count",
+        "40",
+        "--concurrency",
+        "1",
+    ];
+    let mut first = ws
+        .cmd()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the CLI");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ws.count(Table::Items) < 76 + 1 {
+        assert!(Instant::now() < deadline, "the run made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = ws.run(&args);
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reap");
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("augmentation run 1 is being run by process") && stderr.contains("--new"),
+        "{stderr}"
+    );
+    // Once that process is gone, the run resumes.
+    let out = ws.ok(&[
+        "augment",
+        "run",
+        "--generator",
+        "gen",
+        "--count",
+        "40",
+        "--concurrency",
+        "8",
+    ]);
+    assert!(
+        out.contains("resumed") && out.contains("40 of 40 accepted"),
+        "{out}"
+    );
 }

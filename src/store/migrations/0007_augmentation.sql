@@ -18,6 +18,10 @@ CREATE TABLE augment_runs (
     completion_tokens  INTEGER NOT NULL DEFAULT 0,
     cost_usd           REAL NOT NULL DEFAULT 0,
     elapsed_s          REAL NOT NULL DEFAULT 0,
+    -- The process running the run now (NULL once a session ends): a second
+    -- process may not resume it while that one lives.
+    holder_host        TEXT,
+    holder_pid         INTEGER,
     created_at         TEXT NOT NULL,
     updated_at         TEXT NOT NULL,
     finished_at        TEXT
