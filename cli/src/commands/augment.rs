@@ -172,9 +172,17 @@ fn print_summary(s: &AugmentSummary) {
     }
     println!("balance of the run's items:");
     print_balance(&s.balance);
-    println!(
-        "the items are pending review: `llm4sweat augment show`, then `augment approve|reject ID --expert NAME`"
-    );
+    if r.status != llm4sweat::vocab::AugmentStatus::Completed {
+        println!(
+            "the quota is not filled; why each answer was refused: `llm4sweat augment status --run {} --rejections 20`",
+            r.id
+        );
+    }
+    if r.accepted > 0 {
+        println!(
+            "the items are pending review: `llm4sweat augment show`, then `augment approve|reject ID --expert NAME`"
+        );
+    }
 }
 
 fn print_costs(r: &AugmentRunRecord) {
